@@ -1,0 +1,30 @@
+/* finalize.h - assembling a job's outputs and manifest from its parts. */
+#ifndef BARGE_FINALIZE_H
+#define BARGE_FINALIZE_H
+
+#include <stdbool.h>
+
+#include "core/job.h"
+#include "core/pricing.h"
+#include "objects/objects.h"
+#include "store/store.h"
+
+/*
+ * finalize_job writes OUT/<job>/<input>.out for every input, records in
+ * input order, from the done chunks' parts and (for a job that stopped
+ * part-way) the journaled records of unfinished chunks; then
+ * manifest.json.out. shown receives the counts the manifest reports: the
+ * job's counts plus those journaled records. When clean is true (the job is
+ * over for good) the parts and journals are removed afterwards.
+ *
+ * Every object is written atomically, so a crash during finalize leaves the
+ * old outputs or the new ones, and finalize can simply run again.
+ */
+int finalize_job(struct objects *obj, struct store *st, const struct job *j,
+		 const char *journal_dir, size_t max_line_bytes, bool clean,
+		 struct job_counts *shown, struct err *e);
+
+/* finalize_prices returns the prices recorded in the job. */
+struct prices finalize_prices(const struct job *j);
+
+#endif

@@ -1,0 +1,900 @@
+/* sqlite.c - the embedded store: one SQLite database in WAL mode. */
+#include "store/store.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sqlite_store {
+	struct store base;
+	sqlite3 *db;
+	char *path;
+	pthread_mutex_t lock; /* one connection, used by one thread at a time */
+};
+
+/*
+ * Migrations, applied in order; PRAGMA user_version holds how many ran.
+ * Never edit a released entry: add a new one.
+ */
+static const char *const migrations[] = {
+	"CREATE TABLE jobs ("
+	" id TEXT PRIMARY KEY, arn TEXT NOT NULL, name TEXT NOT NULL,"
+	" account TEXT NOT NULL DEFAULT '', model_id TEXT NOT NULL,"
+	" invocation_type TEXT NOT NULL DEFAULT 'InvokeModel', status INTEGER NOT NULL,"
+	" message TEXT, input_uri TEXT NOT NULL, output_uri TEXT NOT NULL, run_key TEXT,"
+	" client_token TEXT, role_arn TEXT, tags_json TEXT,"
+	" skip_invalid INTEGER NOT NULL DEFAULT 0, timeout_hours INTEGER NOT NULL DEFAULT 24,"
+	" submit_ms INTEGER NOT NULL, modified_ms INTEGER NOT NULL, start_ms INTEGER NOT NULL DEFAULT 0,"
+	" end_ms INTEGER NOT NULL DEFAULT 0, expire_ms INTEGER NOT NULL DEFAULT 0,"
+	" total INTEGER NOT NULL DEFAULT 0, processed INTEGER NOT NULL DEFAULT 0,"
+	" success INTEGER NOT NULL DEFAULT 0, errors INTEGER NOT NULL DEFAULT 0,"
+	" input_tokens INTEGER NOT NULL DEFAULT 0, output_tokens INTEGER NOT NULL DEFAULT 0,"
+	" retries INTEGER NOT NULL DEFAULT 0, throttles INTEGER NOT NULL DEFAULT 0,"
+	" price_in REAL NOT NULL DEFAULT 0, price_out REAL NOT NULL DEFAULT 0,"
+	" discount REAL NOT NULL DEFAULT 0.5);"
+	"CREATE INDEX jobs_run_key ON jobs(run_key);"
+	"CREATE INDEX jobs_account_submit ON jobs(account, submit_ms);"
+	"CREATE UNIQUE INDEX jobs_client_token ON jobs(account, client_token)"
+	" WHERE client_token IS NOT NULL;"
+	"CREATE TABLE job_inputs ("
+	" job_id TEXT NOT NULL, idx INTEGER NOT NULL, uri TEXT NOT NULL, name TEXT NOT NULL,"
+	" size INTEGER NOT NULL, etag TEXT NOT NULL, records INTEGER NOT NULL,"
+	" PRIMARY KEY (job_id, idx));"
+	"CREATE TABLE chunks ("
+	" job_id TEXT NOT NULL, seq INTEGER NOT NULL, input_idx INTEGER NOT NULL,"
+	" first_record INTEGER NOT NULL, nrecords INTEGER NOT NULL,"
+	" start_off INTEGER NOT NULL, end_off INTEGER NOT NULL, first_line INTEGER NOT NULL,"
+	" state INTEGER NOT NULL DEFAULT 0, lease_owner TEXT, lease_expires_ms INTEGER NOT NULL DEFAULT 0,"
+	" processed INTEGER NOT NULL DEFAULT 0, success INTEGER NOT NULL DEFAULT 0,"
+	" errors INTEGER NOT NULL DEFAULT 0, input_tokens INTEGER NOT NULL DEFAULT 0,"
+	" output_tokens INTEGER NOT NULL DEFAULT 0, retries INTEGER NOT NULL DEFAULT 0,"
+	" throttles INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY (job_id, seq));"
+	"CREATE INDEX chunks_state ON chunks(job_id, state, seq);"
+	"CREATE TABLE invalid_records ("
+	" job_id TEXT NOT NULL, input_idx INTEGER NOT NULL, record_idx INTEGER NOT NULL,"
+	" line_no INTEGER NOT NULL, message TEXT NOT NULL,"
+	" PRIMARY KEY (job_id, input_idx, record_idx));",
+};
+
+#define JOB_COLS                                                                       \
+	"id, arn, name, account, model_id, invocation_type, status, message, input_uri,"   \
+	" output_uri, run_key, client_token, role_arn, tags_json, skip_invalid,"           \
+	" timeout_hours, submit_ms, modified_ms, start_ms, end_ms, expire_ms, total,"      \
+	" processed, success, errors, input_tokens, output_tokens, retries, throttles,"    \
+	" price_in, price_out, discount"
+
+#define CHUNK_COLS                                                                     \
+	"job_id, seq, input_idx, first_record, nrecords, start_off, end_off, first_line,"  \
+	" state, lease_owner, lease_expires_ms, processed, success, errors, input_tokens," \
+	" output_tokens, retries, throttles"
+
+static struct sqlite_store *S(struct store *st)
+{
+	return (struct sqlite_store *)st;
+}
+
+static int db_err(struct sqlite_store *s, struct err *e, const char *what)
+{
+	int code = sqlite3_errcode(s->db);
+
+	return err_set(e, code == SQLITE_FULL || code == SQLITE_IOERR ? ERR_IO : ERR_INTERNAL,
+		       "state database %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+}
+
+static int exec(struct sqlite_store *s, const char *sql, struct err *e)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		err_set(e, ERR_IO, "state database %s: %s", s->path, msg ? msg : "error");
+		sqlite3_free(msg);
+		return ERR_IO;
+	}
+	return 0;
+}
+
+static int prep(struct sqlite_store *s, const char *sql, sqlite3_stmt **st, struct err *e)
+{
+	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
+		return db_err(s, e, "prepare");
+	return 0;
+}
+
+static void bind_text(sqlite3_stmt *q, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(q, i, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(q, i);
+}
+
+static char *col_dup(sqlite3_stmt *q, int i)
+{
+	const unsigned char *t = sqlite3_column_text(q, i);
+
+	return t ? strdup((const char *)t) : NULL;
+}
+
+static void read_job(sqlite3_stmt *q, struct job *j)
+{
+	int i = 0;
+
+	job_init(j);
+	snprintf(j->id, sizeof(j->id), "%s", (const char *)sqlite3_column_text(q, i++));
+	j->arn = col_dup(q, i++);
+	j->name = col_dup(q, i++);
+	j->account = col_dup(q, i++);
+	j->model_id = col_dup(q, i++);
+	j->invocation_type = col_dup(q, i++);
+	j->status = (enum job_status)sqlite3_column_int(q, i++);
+	j->message = col_dup(q, i++);
+	j->input_uri = col_dup(q, i++);
+	j->output_uri = col_dup(q, i++);
+	j->run_key = col_dup(q, i++);
+	j->client_token = col_dup(q, i++);
+	j->role_arn = col_dup(q, i++);
+	j->tags_json = col_dup(q, i++);
+	j->skip_invalid = sqlite3_column_int(q, i++) != 0;
+	j->timeout_hours = sqlite3_column_int(q, i++);
+	j->submit_ms = sqlite3_column_int64(q, i++);
+	j->modified_ms = sqlite3_column_int64(q, i++);
+	j->start_ms = sqlite3_column_int64(q, i++);
+	j->end_ms = sqlite3_column_int64(q, i++);
+	j->expire_ms = sqlite3_column_int64(q, i++);
+	j->c.total = sqlite3_column_int64(q, i++);
+	j->c.processed = sqlite3_column_int64(q, i++);
+	j->c.success = sqlite3_column_int64(q, i++);
+	j->c.errors = sqlite3_column_int64(q, i++);
+	j->c.input_tokens = sqlite3_column_int64(q, i++);
+	j->c.output_tokens = sqlite3_column_int64(q, i++);
+	j->c.retries = sqlite3_column_int64(q, i++);
+	j->c.throttles = sqlite3_column_int64(q, i++);
+	j->price_in = sqlite3_column_double(q, i++);
+	j->price_out = sqlite3_column_double(q, i++);
+	j->discount = sqlite3_column_double(q, i++);
+}
+
+static void read_chunk(sqlite3_stmt *q, struct chunk *c)
+{
+	int i = 0;
+	const unsigned char *owner;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->job_id, sizeof(c->job_id), "%s", (const char *)sqlite3_column_text(q, i++));
+	c->seq = (unsigned)sqlite3_column_int(q, i++);
+	c->input_idx = (unsigned)sqlite3_column_int(q, i++);
+	c->first_record = sqlite3_column_int64(q, i++);
+	c->nrecords = sqlite3_column_int64(q, i++);
+	c->start_off = (uint64_t)sqlite3_column_int64(q, i++);
+	c->end_off = (uint64_t)sqlite3_column_int64(q, i++);
+	c->first_line = (uint64_t)sqlite3_column_int64(q, i++);
+	c->state = (enum chunk_state)sqlite3_column_int(q, i++);
+	owner = sqlite3_column_text(q, i++);
+	snprintf(c->lease_owner, sizeof(c->lease_owner), "%s", owner ? (const char *)owner : "");
+	c->lease_expires_ms = sqlite3_column_int64(q, i++);
+	c->c.processed = sqlite3_column_int64(q, i++);
+	c->c.success = sqlite3_column_int64(q, i++);
+	c->c.errors = sqlite3_column_int64(q, i++);
+	c->c.input_tokens = sqlite3_column_int64(q, i++);
+	c->c.output_tokens = sqlite3_column_int64(q, i++);
+	c->c.retries = sqlite3_column_int64(q, i++);
+	c->c.throttles = sqlite3_column_int64(q, i++);
+}
+
+static void sq_close(struct store *st)
+{
+	struct sqlite_store *s = S(st);
+
+	sqlite3_close(s->db);
+	pthread_mutex_destroy(&s->lock);
+	free(s->path);
+	free(s);
+}
+
+static int sq_job_insert(struct store *st, const struct job *j, struct err *e)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = NULL;
+	int rc = 0, i = 1;
+
+	pthread_mutex_lock(&s->lock);
+	if ((rc = prep(s, "INSERT INTO jobs (" JOB_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+			  "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &q, e)))
+		goto out;
+	bind_text(q, i++, j->id);
+	bind_text(q, i++, j->arn);
+	bind_text(q, i++, j->name);
+	bind_text(q, i++, j->account ? j->account : "");
+	bind_text(q, i++, j->model_id);
+	bind_text(q, i++, j->invocation_type ? j->invocation_type : "InvokeModel");
+	sqlite3_bind_int(q, i++, (int)j->status);
+	bind_text(q, i++, j->message);
+	bind_text(q, i++, j->input_uri);
+	bind_text(q, i++, j->output_uri);
+	bind_text(q, i++, j->run_key);
+	bind_text(q, i++, j->client_token);
+	bind_text(q, i++, j->role_arn);
+	bind_text(q, i++, j->tags_json);
+	sqlite3_bind_int(q, i++, j->skip_invalid);
+	sqlite3_bind_int(q, i++, j->timeout_hours);
+	sqlite3_bind_int64(q, i++, j->submit_ms);
+	sqlite3_bind_int64(q, i++, j->modified_ms);
+	sqlite3_bind_int64(q, i++, j->start_ms);
+	sqlite3_bind_int64(q, i++, j->end_ms);
+	sqlite3_bind_int64(q, i++, j->expire_ms);
+	sqlite3_bind_int64(q, i++, j->c.total);
+	sqlite3_bind_int64(q, i++, j->c.processed);
+	sqlite3_bind_int64(q, i++, j->c.success);
+	sqlite3_bind_int64(q, i++, j->c.errors);
+	sqlite3_bind_int64(q, i++, j->c.input_tokens);
+	sqlite3_bind_int64(q, i++, j->c.output_tokens);
+	sqlite3_bind_int64(q, i++, j->c.retries);
+	sqlite3_bind_int64(q, i++, j->c.throttles);
+	sqlite3_bind_double(q, i++, j->price_in);
+	sqlite3_bind_double(q, i++, j->price_out);
+	sqlite3_bind_double(q, i++, j->discount);
+	switch (sqlite3_step(q)) {
+	case SQLITE_DONE:
+		break;
+	case SQLITE_CONSTRAINT:
+		rc = err_set(e, ERR_CONFLICT, "job %s already exists", j->id);
+		break;
+	default:
+		rc = db_err(s, e, "insert job");
+	}
+out:
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+/* get_one runs q (bound) and reads at most one job; ERR_NOTFOUND if none. */
+static int get_one(struct sqlite_store *s, sqlite3_stmt *q, struct job *out, const char *what,
+		   struct err *e)
+{
+	int r = sqlite3_step(q);
+
+	if (r == SQLITE_ROW) {
+		read_job(q, out);
+		return 0;
+	}
+	if (r == SQLITE_DONE)
+		return err_set(e, ERR_NOTFOUND, "%s not found", what);
+	return db_err(s, e, "read job");
+}
+
+static int sq_job_get(struct store *st, const char *id, struct job *out, struct err *e)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = NULL;
+	char what[64];
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	rc = prep(s, "SELECT " JOB_COLS " FROM jobs WHERE id = ?", &q, e);
+	if (!rc) {
+		bind_text(q, 1, id);
+		snprintf(what, sizeof(what), "job %.20s", id);
+		rc = get_one(s, q, out, what, e);
+	}
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int sq_job_find_run(struct store *st, const char *run_key, struct job *out,
+			   struct err *e)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	rc = prep(s, "SELECT " JOB_COLS " FROM jobs WHERE run_key = ?"
+		     " ORDER BY submit_ms DESC, rowid DESC LIMIT 1", &q, e);
+	if (!rc) {
+		bind_text(q, 1, run_key);
+		rc = get_one(s, q, out, "a job for this command", e);
+	}
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int begin(struct sqlite_store *s, struct err *e)
+{
+	return exec(s, "BEGIN IMMEDIATE", e);
+}
+
+static int commit(struct sqlite_store *s, struct err *e)
+{
+	return exec(s, "COMMIT", e);
+}
+
+static void rollback(struct sqlite_store *s)
+{
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int sq_job_set_status(struct store *st, const char *id, enum job_status to,
+			     const char *message, int64_t now_ms, struct err *e)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = NULL;
+	enum job_status from;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	if ((rc = begin(s, e)))
+		goto out;
+	if ((rc = prep(s, "SELECT status FROM jobs WHERE id = ?", &q, e)))
+		goto fail;
+	bind_text(q, 1, id);
+	if (sqlite3_step(q) != SQLITE_ROW) {
+		rc = err_set(e, ERR_NOTFOUND, "job %.20s not found", id);
+		goto fail;
+	}
+	from = (enum job_status)sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	q = NULL;
+	if (from != to && !job_transition_ok(from, to)) {
+		rc = err_set(e, ERR_CONFLICT, "job %s is %s and cannot become %s", id,
+			     job_status_name(from), job_status_name(to));
+		goto fail;
+	}
+	if ((rc = prep(s, "UPDATE jobs SET status = ?1, modified_ms = ?2,"
+			  " message = COALESCE(?3, message),"
+			  " start_ms = CASE WHEN ?1 = 3 AND start_ms = 0 THEN ?2 ELSE start_ms END,"
+			  " end_ms = CASE WHEN ?4 THEN ?2 ELSE 0 END"
+			  " WHERE id = ?5", &q, e)))
+		goto fail;
+	sqlite3_bind_int(q, 1, (int)to);
+	sqlite3_bind_int64(q, 2, now_ms);
+	bind_text(q, 3, message);
+	sqlite3_bind_int(q, 4, job_status_terminal(to));
+	bind_text(q, 5, id);
+	if (sqlite3_step(q) != SQLITE_DONE) {
+		rc = db_err(s, e, "update job status");
+		goto fail;
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+	rc = commit(s, e);
+	goto out;
+fail:
+	sqlite3_finalize(q);
+	q = NULL;
+	rollback(s);
+out:
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int step_done(struct sqlite_store *s, sqlite3_stmt *q, const char *what, struct err *e)
+{
+	if (sqlite3_step(q) != SQLITE_DONE)
+		return db_err(s, e, what);
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	return 0;
+}
+
+static int sq_job_validated(struct store *st, const char *id, const struct job_input *in,
+			    size_t n_in, const struct chunk *ch, size_t n_ch,
+			    const struct invalid_rec *inv, size_t n_inv, int64_t total,
+			    int64_t now_ms, struct err *e)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	if ((rc = begin(s, e)))
+		goto out;
+	if ((rc = prep(s, "DELETE FROM job_inputs WHERE job_id = ?", &q, e)))
+		goto fail;
+	bind_text(q, 1, id);
+	if ((rc = step_done(s, q, "clear inputs", e)))
+		goto fail;
+	sqlite3_finalize(q);
+	if ((rc = prep(s, "DELETE FROM chunks WHERE job_id = ?", &q, e)))
+		goto fail;
+	bind_text(q, 1, id);
+	if ((rc = step_done(s, q, "clear chunks", e)))
+		goto fail;
+	sqlite3_finalize(q);
+	if ((rc = prep(s, "DELETE FROM invalid_records WHERE job_id = ?", &q, e)))
+		goto fail;
+	bind_text(q, 1, id);
+	if ((rc = step_done(s, q, "clear invalid records", e)))
+		goto fail;
+	sqlite3_finalize(q);
+	if ((rc = prep(s, "INSERT INTO invalid_records (job_id, input_idx, record_idx, line_no,"
+			  " message) VALUES (?,?,?,?,?)", &q, e)))
+		goto fail;
+	for (size_t i = 0; i < n_inv; i++) {
+		bind_text(q, 1, id);
+		sqlite3_bind_int(q, 2, (int)inv[i].input_idx);
+		sqlite3_bind_int64(q, 3, inv[i].record_idx);
+		sqlite3_bind_int64(q, 4, (sqlite3_int64)inv[i].line_no);
+		bind_text(q, 5, inv[i].message);
+		if ((rc = step_done(s, q, "insert invalid record", e)))
+			goto fail;
+	}
+	sqlite3_finalize(q);
+	if ((rc = prep(s, "INSERT INTO job_inputs (job_id, idx, uri, name, size, etag, records)"
+			  " VALUES (?,?,?,?,?,?,?)", &q, e)))
+		goto fail;
+	for (size_t i = 0; i < n_in; i++) {
+		bind_text(q, 1, id);
+		sqlite3_bind_int(q, 2, (int)in[i].idx);
+		bind_text(q, 3, in[i].uri);
+		bind_text(q, 4, in[i].name);
+		sqlite3_bind_int64(q, 5, (sqlite3_int64)in[i].size);
+		bind_text(q, 6, in[i].etag);
+		sqlite3_bind_int64(q, 7, in[i].records);
+		if ((rc = step_done(s, q, "insert input", e)))
+			goto fail;
+	}
+	sqlite3_finalize(q);
+	if ((rc = prep(s, "INSERT INTO chunks (job_id, seq, input_idx, first_record, nrecords,"
+			  " start_off, end_off, first_line) VALUES (?,?,?,?,?,?,?,?)", &q, e)))
+		goto fail;
+	for (size_t i = 0; i < n_ch; i++) {
+		bind_text(q, 1, id);
+		sqlite3_bind_int(q, 2, (int)ch[i].seq);
+		sqlite3_bind_int(q, 3, (int)ch[i].input_idx);
+		sqlite3_bind_int64(q, 4, ch[i].first_record);
+		sqlite3_bind_int64(q, 5, ch[i].nrecords);
+		sqlite3_bind_int64(q, 6, (sqlite3_int64)ch[i].start_off);
+		sqlite3_bind_int64(q, 7, (sqlite3_int64)ch[i].end_off);
+		sqlite3_bind_int64(q, 8, (sqlite3_int64)ch[i].first_line);
+		if ((rc = step_done(s, q, "insert chunk", e)))
+			goto fail;
+	}
+	sqlite3_finalize(q);
+	if ((rc = prep(s, "UPDATE jobs SET total = ?, status = ?, modified_ms = ?,"
+			  " processed = 0, success = 0, errors = 0, input_tokens = 0,"
+			  " output_tokens = 0, retries = 0, throttles = 0 WHERE id = ?", &q, e)))
+		goto fail;
+	sqlite3_bind_int64(q, 1, total);
+	sqlite3_bind_int(q, 2, JS_SCHEDULED);
+	sqlite3_bind_int64(q, 3, now_ms);
+	bind_text(q, 4, id);
+	if ((rc = step_done(s, q, "update job", e)))
+		goto fail;
+	sqlite3_finalize(q);
+	q = NULL;
+	rc = commit(s, e);
+	goto out;
+fail:
+	sqlite3_finalize(q);
+	q = NULL;
+	rollback(s);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int sq_job_list(struct store *st, const struct job_filter *f, struct job **out,
+		       size_t *n, struct err *e)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = NULL;
+	struct job *v = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc, r;
+	char sql[1024];
+
+	*out = NULL;
+	*n = 0;
+	/*
+	 * Pagination continues after a job in (submit_ms, id) order, which is
+	 * stable even when several jobs share a millisecond.
+	 */
+	snprintf(sql, sizeof(sql),
+		 "SELECT " JOB_COLS " FROM jobs WHERE (?1 IS NULL OR account = ?1)"
+		 " AND (?2 < 0 OR status = ?2) AND (?3 IS NULL OR instr(name, ?3) > 0)"
+		 " AND (?4 = 0 OR submit_ms > ?4) AND (?5 = 0 OR submit_ms < ?5)"
+		 " AND (?6 IS NULL OR model_id = ?6)"
+		 " AND (?7 IS NULL OR (submit_ms, id) %s"
+		 "  (SELECT submit_ms, id FROM jobs WHERE id = ?7))"
+		 " ORDER BY submit_ms %s, id %s LIMIT ?8",
+		 f->ascending ? ">" : "<", f->ascending ? "ASC" : "DESC",
+		 f->ascending ? "ASC" : "DESC");
+	pthread_mutex_lock(&s->lock);
+	if ((rc = prep(s, sql, &q, e)))
+		goto out;
+	bind_text(q, 1, f->account);
+	sqlite3_bind_int(q, 2, f->status);
+	bind_text(q, 3, f->name_contains);
+	sqlite3_bind_int64(q, 4, f->submit_after_ms);
+	sqlite3_bind_int64(q, 5, f->submit_before_ms);
+	bind_text(q, 6, f->model_id);
+	bind_text(q, 7, f->after_id);
+	sqlite3_bind_int64(q, 8, f->limit ? (sqlite3_int64)f->limit : -1);
+	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct job *nv = realloc(v, ncap * sizeof(*nv));
+
+			if (!nv) {
+				rc = err_set(e, ERR_NOMEM, "out of memory");
+				goto out;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		read_job(q, &v[cnt++]);
+	}
+	if (r != SQLITE_DONE)
+		rc = db_err(s, e, "list jobs");
+out:
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&s->lock);
+	if (rc) {
+		store_jobs_free(v, cnt);
+		return rc;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+static int sq_inputs_get(struct store *st, const char *job_id, struct job_input **out,
+			 size_t *n, struct err *e)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = NULL;
+	struct job_input *v = NULL;
+	size_t cnt = 0;
+	int rc, r;
+
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&s->lock);
+	if ((rc = prep(s, "SELECT idx, uri, name, size, etag, records FROM job_inputs"
+			  " WHERE job_id = ? ORDER BY idx", &q, e)))
+		goto out;
+	bind_text(q, 1, job_id);
+	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+		struct job_input *nv = realloc(v, (cnt + 1) * sizeof(*nv));
+		const unsigned char *etag;
+
+		if (!nv) {
+			rc = err_set(e, ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		v = nv;
+		memset(&v[cnt], 0, sizeof(v[cnt]));
+		v[cnt].idx = (unsigned)sqlite3_column_int(q, 0);
+		v[cnt].uri = col_dup(q, 1);
+		v[cnt].name = col_dup(q, 2);
+		v[cnt].size = (uint64_t)sqlite3_column_int64(q, 3);
+		etag = sqlite3_column_text(q, 4);
+		snprintf(v[cnt].etag, sizeof(v[cnt].etag), "%s", etag ? (const char *)etag : "");
+		v[cnt].records = sqlite3_column_int64(q, 5);
+		cnt++;
+	}
+	if (r != SQLITE_DONE)
+		rc = db_err(s, e, "read inputs");
+out:
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&s->lock);
+	if (rc) {
+		job_inputs_free(v, cnt);
+		return rc;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+static int sq_chunks_list(struct store *st, const char *job_id, struct chunk **out,
+			  size_t *n, struct err *e)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = NULL;
+	struct chunk *v = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc, r;
+
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&s->lock);
+	if ((rc = prep(s, "SELECT " CHUNK_COLS " FROM chunks WHERE job_id = ? ORDER BY seq", &q, e)))
+		goto out;
+	bind_text(q, 1, job_id);
+	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct chunk *nv = realloc(v, ncap * sizeof(*nv));
+
+			if (!nv) {
+				rc = err_set(e, ERR_NOMEM, "out of memory");
+				goto out;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		read_chunk(q, &v[cnt++]);
+	}
+	if (r != SQLITE_DONE)
+		rc = db_err(s, e, "read chunks");
+out:
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&s->lock);
+	if (rc) {
+		free(v);
+		return rc;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+static int sq_invalid_list(struct store *st, const char *job_id, unsigned input_idx,
+			   int64_t first_record, int64_t nrecords, struct invalid_rec **out,
+			   size_t *n, struct err *e)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = NULL;
+	struct invalid_rec *v = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc, r;
+
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&s->lock);
+	if ((rc = prep(s, "SELECT record_idx, line_no, message FROM invalid_records"
+			  " WHERE job_id = ? AND input_idx = ? AND record_idx >= ? AND record_idx < ?"
+			  " ORDER BY record_idx", &q, e)))
+		goto out;
+	bind_text(q, 1, job_id);
+	sqlite3_bind_int(q, 2, (int)input_idx);
+	sqlite3_bind_int64(q, 3, first_record);
+	sqlite3_bind_int64(q, 4, first_record + nrecords);
+	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct invalid_rec *nv = realloc(v, ncap * sizeof(*nv));
+
+			if (!nv) {
+				rc = err_set(e, ERR_NOMEM, "out of memory");
+				goto out;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		v[cnt].input_idx = input_idx;
+		v[cnt].record_idx = sqlite3_column_int64(q, 0);
+		v[cnt].line_no = (uint64_t)sqlite3_column_int64(q, 1);
+		v[cnt].message = col_dup(q, 2);
+		cnt++;
+	}
+	if (r != SQLITE_DONE)
+		rc = db_err(s, e, "read invalid records");
+out:
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&s->lock);
+	if (rc) {
+		invalid_recs_free(v, cnt);
+		return rc;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+static int sq_chunk_lease(struct store *st, const char *job_id, const char *owner,
+			  int64_t now_ms, int64_t ttl_ms, struct chunk *out, struct err *e)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = NULL;
+	int rc, r;
+
+	pthread_mutex_lock(&s->lock);
+	rc = prep(s, "UPDATE chunks SET state = 1, lease_owner = ?1, lease_expires_ms = ?2"
+		     " WHERE job_id = ?3 AND seq = (SELECT seq FROM chunks WHERE job_id = ?3"
+		     "  AND (state = 0 OR (state = 1 AND lease_expires_ms < ?4))"
+		     "  ORDER BY seq LIMIT 1)"
+		     " RETURNING " CHUNK_COLS, &q, e);
+	if (rc)
+		goto out;
+	bind_text(q, 1, owner);
+	sqlite3_bind_int64(q, 2, now_ms + ttl_ms);
+	bind_text(q, 3, job_id);
+	sqlite3_bind_int64(q, 4, now_ms);
+	r = sqlite3_step(q);
+	if (r == SQLITE_ROW) {
+		read_chunk(q, out);
+		rc = 1;
+		/* Step to the end so that the UPDATE completes before finalize. */
+		while (sqlite3_step(q) == SQLITE_ROW)
+			;
+	} else if (r != SQLITE_DONE) {
+		rc = db_err(s, e, "lease chunk");
+	}
+out:
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int sq_chunk_complete(struct store *st, const struct chunk *c, const char *owner,
+			     int64_t now_ms, struct err *e)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	if ((rc = begin(s, e)))
+		goto out;
+	rc = prep(s, "UPDATE chunks SET state = 2, lease_owner = NULL, processed = ?1,"
+		     " success = ?2, errors = ?3, input_tokens = ?4, output_tokens = ?5,"
+		     " retries = ?6, throttles = ?7"
+		     " WHERE job_id = ?8 AND seq = ?9 AND state = 1 AND lease_owner = ?10", &q, e);
+	if (rc)
+		goto fail;
+	sqlite3_bind_int64(q, 1, c->c.processed);
+	sqlite3_bind_int64(q, 2, c->c.success);
+	sqlite3_bind_int64(q, 3, c->c.errors);
+	sqlite3_bind_int64(q, 4, c->c.input_tokens);
+	sqlite3_bind_int64(q, 5, c->c.output_tokens);
+	sqlite3_bind_int64(q, 6, c->c.retries);
+	sqlite3_bind_int64(q, 7, c->c.throttles);
+	bind_text(q, 8, c->job_id);
+	sqlite3_bind_int(q, 9, (int)c->seq);
+	bind_text(q, 10, owner);
+	if (sqlite3_step(q) != SQLITE_DONE) {
+		rc = db_err(s, e, "complete chunk");
+		goto fail;
+	}
+	if (sqlite3_changes(s->db) != 1) {
+		rc = err_set(e, ERR_CONFLICT, "chunk %u of job %s is no longer leased by this runner",
+			     c->seq, c->job_id);
+		goto fail;
+	}
+	sqlite3_finalize(q);
+	rc = prep(s, "UPDATE jobs SET processed = processed + ?1, success = success + ?2,"
+		     " errors = errors + ?3, input_tokens = input_tokens + ?4,"
+		     " output_tokens = output_tokens + ?5, retries = retries + ?6,"
+		     " throttles = throttles + ?7, modified_ms = ?8 WHERE id = ?9", &q, e);
+	if (rc)
+		goto fail;
+	sqlite3_bind_int64(q, 1, c->c.processed);
+	sqlite3_bind_int64(q, 2, c->c.success);
+	sqlite3_bind_int64(q, 3, c->c.errors);
+	sqlite3_bind_int64(q, 4, c->c.input_tokens);
+	sqlite3_bind_int64(q, 5, c->c.output_tokens);
+	sqlite3_bind_int64(q, 6, c->c.retries);
+	sqlite3_bind_int64(q, 7, c->c.throttles);
+	sqlite3_bind_int64(q, 8, now_ms);
+	bind_text(q, 9, c->job_id);
+	if (sqlite3_step(q) != SQLITE_DONE) {
+		rc = db_err(s, e, "add chunk counts");
+		goto fail;
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+	rc = commit(s, e);
+	goto out;
+fail:
+	sqlite3_finalize(q);
+	q = NULL;
+	rollback(s);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int sq_chunks_release(struct store *st, const char *job_id, const char *owner,
+			     struct err *e)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	rc = prep(s, "UPDATE chunks SET state = 0, lease_owner = NULL, lease_expires_ms = 0"
+		     " WHERE job_id = ?1 AND state = 1 AND (?2 IS NULL OR lease_owner = ?2)", &q, e);
+	if (!rc) {
+		bind_text(q, 1, job_id);
+		bind_text(q, 2, owner);
+		if (sqlite3_step(q) != SQLITE_DONE)
+			rc = db_err(s, e, "release chunks");
+	}
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static const struct store_ops sqlite_ops = {
+	.close = sq_close,
+	.job_insert = sq_job_insert,
+	.job_get = sq_job_get,
+	.job_find_run = sq_job_find_run,
+	.job_set_status = sq_job_set_status,
+	.job_validated = sq_job_validated,
+	.job_list = sq_job_list,
+	.inputs_get = sq_inputs_get,
+	.chunks_list = sq_chunks_list,
+	.invalid_list = sq_invalid_list,
+	.chunk_lease = sq_chunk_lease,
+	.chunk_complete = sq_chunk_complete,
+	.chunks_release = sq_chunks_release,
+};
+
+/* migrate brings the schema to the newest version, one transaction per step. */
+static int migrate(struct sqlite_store *s, struct err *e)
+{
+	sqlite3_stmt *q = NULL;
+	int have, want = (int)(sizeof(migrations) / sizeof(migrations[0]));
+	int rc;
+
+	if ((rc = prep(s, "PRAGMA user_version", &q, e)))
+		return rc;
+	have = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int(q, 0) : 0;
+	sqlite3_finalize(q);
+	if (have > want)
+		return err_set(e, ERR_CONFIG,
+			       "state database %s has schema version %d, newer than this barge "
+			       "understands (%d): use a newer barge",
+			       s->path, have, want);
+	for (int v = have; v < want; v++) {
+		char setv[64];
+
+		if ((rc = begin(s, e)))
+			return rc;
+		snprintf(setv, sizeof(setv), "PRAGMA user_version = %d", v + 1);
+		if ((rc = exec(s, migrations[v], e)) || (rc = exec(s, setv, e))) {
+			rollback(s);
+			return rc;
+		}
+		if ((rc = commit(s, e)))
+			return rc;
+	}
+	return 0;
+}
+
+int store_sqlite_open(const char *path, struct store **st, struct err *e)
+{
+	struct sqlite_store *s;
+	int rc;
+
+	s = calloc(1, sizeof(*s));
+	if (!s || !(s->path = strdup(path))) {
+		free(s);
+		return err_set(e, ERR_NOMEM, "out of memory");
+	}
+	s->base.ops = &sqlite_ops;
+	pthread_mutex_init(&s->lock, NULL);
+	if (sqlite3_open_v2(path, &s->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+			    NULL) != SQLITE_OK) {
+		rc = err_set(e, ERR_IO, "cannot open state database %s: %s", path,
+			     s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, 10000);
+	/*
+	 * WAL lets readers (barge get, list) work while a runner writes;
+	 * synchronous=FULL makes each chunk's commit durable before the chunk's
+	 * journal is removed.
+	 */
+	if ((rc = exec(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+			  " PRAGMA foreign_keys = ON;", e)))
+		goto fail;
+	if ((rc = migrate(s, e)))
+		goto fail;
+	*st = &s->base;
+	return 0;
+fail:
+	sq_close(&s->base);
+	return rc;
+}

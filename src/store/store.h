@@ -1,0 +1,137 @@
+/* store.h - durable state of jobs, inputs and chunks, behind one interface. */
+#ifndef BARGE_STORE_H
+#define BARGE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/job.h"
+#include "util/err.h"
+
+/*
+ * A store keeps jobs, their inputs and their chunks. Every mutation is one
+ * transaction, so a crash leaves either the state before or the state after.
+ * The chunk is the unit of work: a runner leases it, runs it, and completes
+ * it in one transaction that adds its counts to the job, so that a record is
+ * never counted (or billed) twice. A lease that expires (its runner died)
+ * makes the chunk available again.
+ *
+ * Implementations: sqlite (embedded, WAL) now; postgres follows with the
+ * same schema and FOR UPDATE SKIP LOCKED leases.
+ */
+struct store;
+
+/* Filters for store_job_list; zero values mean "any". */
+struct job_filter {
+	const char *account;
+	int status;            /* -1: any */
+	const char *name_contains;
+	int64_t submit_after_ms, submit_before_ms; /* 0: unbounded */
+	const char *model_id;
+	int ascending;
+	const char *after_id;  /* resume a listing after this job (pagination) */
+	size_t limit;
+};
+
+struct store_ops {
+	void (*close)(struct store *st);
+	int (*job_insert)(struct store *st, const struct job *j, struct err *e);
+	int (*job_get)(struct store *st, const char *id, struct job *out, struct err *e);
+	int (*job_find_run)(struct store *st, const char *run_key, struct job *out, struct err *e);
+	int (*job_set_status)(struct store *st, const char *id, enum job_status to,
+			      const char *message, int64_t now_ms, struct err *e);
+	int (*job_validated)(struct store *st, const char *id, const struct job_input *in,
+			     size_t n_in, const struct chunk *ch, size_t n_ch,
+			     const struct invalid_rec *inv, size_t n_inv, int64_t total,
+			     int64_t now_ms, struct err *e);
+	int (*invalid_list)(struct store *st, const char *job_id, unsigned input_idx,
+			    int64_t first_record, int64_t nrecords, struct invalid_rec **out,
+			    size_t *n, struct err *e);
+	int (*job_list)(struct store *st, const struct job_filter *f, struct job **out,
+			size_t *n, struct err *e);
+	int (*inputs_get)(struct store *st, const char *job_id, struct job_input **out,
+			  size_t *n, struct err *e);
+	int (*chunks_list)(struct store *st, const char *job_id, struct chunk **out, size_t *n,
+			   struct err *e);
+	int (*chunk_lease)(struct store *st, const char *job_id, const char *owner,
+			   int64_t now_ms, int64_t ttl_ms, struct chunk *out, struct err *e);
+	int (*chunk_complete)(struct store *st, const struct chunk *c, const char *owner,
+			      int64_t now_ms, struct err *e);
+	int (*chunks_release)(struct store *st, const char *job_id, const char *owner,
+			      struct err *e);
+};
+
+struct store {
+	const struct store_ops *ops;
+};
+
+/*
+ * store_open opens the store named by url: "sqlite:PATH" (or a bare path).
+ * The schema is created or migrated to the current version. The caller owns
+ * *st and closes it with store_close.
+ */
+int store_open(const char *url, struct store **st, struct err *e);
+void store_close(struct store *st);
+
+/* store_job_insert adds a new job; ERR_CONFLICT if the id exists. */
+int store_job_insert(struct store *st, const struct job *j, struct err *e);
+/* store_job_get fills out (job_init'ed by the caller); ERR_NOTFOUND if absent. */
+int store_job_get(struct store *st, const char *id, struct job *out, struct err *e);
+/* store_job_find_run finds the newest job of a `barge run` command line. */
+int store_job_find_run(struct store *st, const char *run_key, struct job *out, struct err *e);
+/*
+ * store_job_set_status moves a job to status to if the lifecycle allows it
+ * (ERR_CONFLICT otherwise), setting message when not NULL and the end time
+ * when to is terminal.
+ */
+int store_job_set_status(struct store *st, const char *id, enum job_status to,
+			 const char *message, int64_t now_ms, struct err *e);
+/*
+ * store_job_validated records a validation's result in one transaction: the
+ * inputs, the chunks and the invalid records to skip (replacing any earlier
+ * ones), the total, and status Scheduled.
+ */
+int store_job_validated(struct store *st, const char *id, const struct job_input *in,
+			size_t n_in, const struct chunk *ch, size_t n_ch,
+			const struct invalid_rec *inv, size_t n_inv, int64_t total,
+			int64_t now_ms, struct err *e);
+/*
+ * store_invalid_list returns the skipped invalid records of one input in
+ * [first_record, first_record + nrecords), in order; free with
+ * invalid_recs_free.
+ */
+int store_invalid_list(struct store *st, const char *job_id, unsigned input_idx,
+		       int64_t first_record, int64_t nrecords, struct invalid_rec **out,
+		       size_t *n, struct err *e);
+
+/* store_job_list returns matching jobs; the caller frees with store_jobs_free. */
+int store_job_list(struct store *st, const struct job_filter *f, struct job **out, size_t *n,
+		   struct err *e);
+void store_jobs_free(struct job *v, size_t n);
+/* store_inputs_get returns a job's inputs; free with job_inputs_free. */
+int store_inputs_get(struct store *st, const char *job_id, struct job_input **out,
+		     size_t *n, struct err *e);
+/* store_chunks_list returns a job's chunks in order; the caller frees *out. */
+int store_chunks_list(struct store *st, const char *job_id, struct chunk **out, size_t *n,
+		      struct err *e);
+/*
+ * store_chunk_lease leases the first chunk of the job that is pending or
+ * whose lease expired. Returns 1 with *out filled, 0 if none is available.
+ */
+int store_chunk_lease(struct store *st, const char *job_id, const char *owner,
+		      int64_t now_ms, int64_t ttl_ms, struct chunk *out, struct err *e);
+/*
+ * store_chunk_complete marks c done with its counts and adds them to the
+ * job, in one transaction. ERR_CONFLICT if owner no longer holds the lease
+ * (another runner took the chunk over): the caller then drops its results.
+ */
+int store_chunk_complete(struct store *st, const struct chunk *c, const char *owner,
+			 int64_t now_ms, struct err *e);
+/* store_chunks_release returns leased chunks to pending (owner NULL: all). */
+int store_chunks_release(struct store *st, const char *job_id, const char *owner,
+			 struct err *e);
+
+/* Implementations. */
+int store_sqlite_open(const char *path, struct store **st, struct err *e);
+
+#endif

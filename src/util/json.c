@@ -1,0 +1,300 @@
+/* json.c - strict parsing on json-c, raw member spans, typed getters. */
+#include "util/json.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int json_utf8_check(const char *s, size_t n, size_t *bad)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = p[i];
+		uint32_t cp;
+		size_t need;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			need = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			need = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			need = 3;
+			cp = c & 0x07;
+		} else {
+			goto invalid;
+		}
+		if (n - i <= need)
+			goto invalid;
+		for (size_t k = 1; k <= need; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				goto invalid;
+			cp = (cp << 6) | (p[i + k] & 0x3f);
+		}
+		if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			goto invalid;
+		i += need + 1;
+	}
+	return 1;
+invalid:
+	if (bad)
+		*bad = i;
+	return 0;
+}
+
+int json_parse(const char *s, size_t n, json_object **out, struct err *e)
+{
+	struct json_tokener *tok;
+	enum json_tokener_error jerr;
+	json_object *o;
+	size_t bad, off;
+
+	*out = NULL;
+	if (!json_utf8_check(s, n, &bad))
+		return err_set(e, ERR_INVAL, "invalid UTF-8 at byte %zu", bad + 1);
+	if (n > INT32_MAX)
+		return err_set(e, ERR_LIMIT, "JSON text of %zu bytes is too large", n);
+	tok = json_tokener_new_ex(JSON_MAX_DEPTH);
+	if (!tok)
+		return err_set(e, ERR_NOMEM, "out of memory parsing JSON");
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	o = json_tokener_parse_ex(tok, s, (int)n);
+	jerr = json_tokener_get_error(tok);
+	off = json_tokener_get_parse_end(tok);
+	if (jerr == json_tokener_continue) {
+		/* The text ended inside a value: say so plainly. */
+		json_tokener_free(tok);
+		json_object_put(o);
+		return err_set(e, ERR_INVAL, "invalid JSON: unexpected end of line");
+	}
+	if (jerr != json_tokener_success) {
+		json_tokener_free(tok);
+		return err_set(e, ERR_INVAL, "invalid JSON at byte %zu: %s", off + 1,
+			       json_tokener_error_desc(jerr));
+	}
+	/* Trailing whitespace is fine; anything else is a second value. */
+	while (off < n && (s[off] == ' ' || s[off] == '\t' || s[off] == '\r' || s[off] == '\n'))
+		off++;
+	json_tokener_free(tok);
+	if (off < n) {
+		json_object_put(o);
+		return err_set(e, ERR_INVAL, "invalid JSON at byte %zu: unexpected text after the value",
+			       off + 1);
+	}
+	*out = o;
+	return 0;
+}
+
+static size_t skip_ws(const char *s, size_t n, size_t i)
+{
+	while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n'))
+		i++;
+	return i;
+}
+
+/* skip_string returns the index just past the string starting at s[i]. */
+static size_t skip_string(const char *s, size_t n, size_t i)
+{
+	for (i++; i < n; i++) {
+		if (s[i] == '\\')
+			i++;
+		else if (s[i] == '"')
+			return i + 1;
+	}
+	return n;
+}
+
+/* skip_value returns the index just past the value starting at s[i]. */
+static size_t skip_value(const char *s, size_t n, size_t i)
+{
+	int depth = 0;
+
+	if (i >= n)
+		return n;
+	if (s[i] == '"')
+		return skip_string(s, n, i);
+	if (s[i] != '{' && s[i] != '[') {
+		while (i < n && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' &&
+		       s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+			i++;
+		return i;
+	}
+	for (; i < n; i++) {
+		char c = s[i];
+
+		if (c == '"') {
+			i = skip_string(s, n, i) - 1;
+		} else if (c == '{' || c == '[') {
+			depth++;
+		} else if (c == '}' || c == ']') {
+			if (--depth == 0)
+				return i + 1;
+		}
+	}
+	return n;
+}
+
+int json_scan_object(const char *s, size_t n,
+		     int (*cb)(const struct json_span *m, void *ud), void *ud)
+{
+	size_t i = skip_ws(s, n, 0);
+
+	if (i >= n || s[i] != '{')
+		return ERR_INVAL;
+	i = skip_ws(s, n, i + 1);
+	while (i < n && s[i] != '}') {
+		struct json_span m;
+		size_t kend, vend;
+
+		if (s[i] != '"')
+			return ERR_INVAL;
+		kend = skip_string(s, n, i);
+		m.key = s + i + 1;
+		m.key_len = kend - i - 2;
+		i = skip_ws(s, n, kend);
+		if (i >= n || s[i] != ':')
+			return ERR_INVAL;
+		i = skip_ws(s, n, i + 1);
+		vend = skip_value(s, n, i);
+		m.val = s + i;
+		m.val_len = vend - i;
+		if (cb(&m, ud))
+			return 0;
+		i = skip_ws(s, n, vend);
+		if (i < n && s[i] == ',')
+			i = skip_ws(s, n, i + 1);
+	}
+	return 0;
+}
+
+bool json_span_key_is(const struct json_span *m, const char *name)
+{
+	size_t nl = strlen(name);
+	json_object *k;
+	bool same;
+	char *quoted;
+
+	if (!memchr(m->key, '\\', m->key_len))
+		return m->key_len == nl && !memcmp(m->key, name, nl);
+	/* An escaped key is rare: decode it through the parser. */
+	quoted = malloc(m->key_len + 3);
+	if (!quoted)
+		return false;
+	quoted[0] = '"';
+	memcpy(quoted + 1, m->key, m->key_len);
+	quoted[m->key_len + 1] = '"';
+	quoted[m->key_len + 2] = '\0';
+	k = json_tokener_parse(quoted);
+	free(quoted);
+	same = k && json_object_is_type(k, json_type_string) &&
+	       (size_t)json_object_get_string_len(k) == nl &&
+	       !memcmp(json_object_get_string(k), name, nl);
+	json_object_put(k);
+	return same;
+}
+
+json_object *json_get(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+
+	if (!o || !json_object_is_type(o, json_type_object))
+		return NULL;
+	if (!json_object_object_get_ex(o, key, &v))
+		return NULL;
+	return v;
+}
+
+const char *json_get_str(json_object *o, const char *key)
+{
+	json_object *v = json_get(o, key);
+
+	if (!v || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+bool json_is_type(json_object *o, json_type t)
+{
+	return o && json_object_is_type(o, t);
+}
+
+bool json_is_integer(json_object *o)
+{
+	double d;
+
+	if (json_is_type(o, json_type_int))
+		return true;
+	if (!json_is_type(o, json_type_double))
+		return false;
+	d = json_object_get_double(o);
+	return isfinite(d) && d == floor(d) && fabs(d) < 9007199254740992.0;
+}
+
+bool json_get_int64(json_object *o, const char *key, int64_t *v)
+{
+	json_object *x = json_get(o, key);
+
+	if (!json_is_integer(x))
+		return false;
+	*v = json_is_type(x, json_type_int) ? json_object_get_int64(x)
+					    : (int64_t)json_object_get_double(x);
+	return true;
+}
+
+bool json_get_double(json_object *o, const char *key, double *v)
+{
+	json_object *x = json_get(o, key);
+
+	if (!json_is_type(x, json_type_int) && !json_is_type(x, json_type_double))
+		return false;
+	*v = json_object_get_double(x);
+	return true;
+}
+
+const char *json_type_word(json_object *o)
+{
+	if (!o)
+		return "null";
+	switch (json_object_get_type(o)) {
+	case json_type_null: return "null";
+	case json_type_boolean: return "a boolean";
+	case json_type_double:
+	case json_type_int: return "a number";
+	case json_type_object: return "an object";
+	case json_type_array: return "an array";
+	case json_type_string: return "a string";
+	}
+	return "a value";
+}
+
+int json_put(struct buf *b, json_object *o)
+{
+	size_t len;
+	const char *s = json_object_to_json_string_length(
+		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+
+	return buf_append(b, s, len);
+}
+
+char *json_dup_str(json_object *o, size_t *len)
+{
+	size_t l;
+	const char *s = json_object_to_json_string_length(
+		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &l);
+	char *d = malloc(l + 1);
+
+	if (!d)
+		return NULL;
+	memcpy(d, s, l + 1);
+	if (len)
+		*len = l;
+	return d;
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# run.sh - runs every unit and integration test against one or more build
+# trees and ends with one line "N passed, M failed"; exits 1 on any failure.
+#
+#   tests/run.sh build [build-asan ...]
+#   TESTS=pattern tests/run.sh build     only tests whose file matches
+set -u
+cd "$(dirname "$0")/.."
+[ $# -ge 1 ] || set -- build
+
+pass=0
+fail=0
+failed_names=()
+logdir=$(mktemp -d "${TMPDIR:-/tmp}/barge-tests.XXXXXX")
+pattern=${TESTS:-}
+
+# count_tap reads TAP lines from a log and adds them to the totals.
+count_tap() {
+	local log=$1 label=$2 rc=$3 ok nok
+	ok=$(grep -c '^ok ' "$log" || true)
+	nok=$(grep -c '^not ok ' "$log" || true)
+	while IFS= read -r l; do failed_names+=("$label: ${l#not ok }"); done < <(grep '^not ok ' "$log")
+	if [ "$rc" -ne 0 ] && [ "$nok" -eq 0 ]; then
+		# The program died without reporting a failure (a crash, a
+		# sanitizer abort): that is a failure of its own.
+		nok=1
+		failed_names+=("$label: exited with status $rc without a result (see $log)")
+	fi
+	pass=$((pass + ok))
+	fail=$((fail + nok))
+}
+
+for tree in "$@"; do
+	for bin in "$tree"/tests/test_*; do
+		[ -x "$bin" ] || continue
+		name=$(basename "$bin")
+		[ -n "$pattern" ] && [[ $name != *$pattern* ]] && continue
+		log="$logdir/$tree-$name.log"
+		CMOCKA_MESSAGE_OUTPUT=TAP "$bin" >"$log" 2>&1
+		rc=$?
+		count_tap "$log" "$tree/$name" $rc
+		printf '%-12s %-32s %s\n' "$tree" "$name" "$(grep -c '^ok ' "$log" || true) ok, $(grep -c '^not ok ' "$log" || true) failed"
+	done
+	for t in tests/integration/test_*.py; do
+		[ -f "$t" ] || continue
+		name=$(basename "$t" .py)
+		[ -n "$pattern" ] && [[ $name != *$pattern* ]] && continue
+		log="$logdir/$tree-$name.log"
+		BARGE="$PWD/$tree/barge" BARGE_TREE="$tree" python3 tests/integration/harness.py "$t" >"$log" 2>&1
+		rc=$?
+		count_tap "$log" "$tree/$name" $rc
+		printf '%-12s %-32s %s\n' "$tree" "$name" "$(grep -c '^ok ' "$log" || true) ok, $(grep -c '^not ok ' "$log" || true) failed"
+	done
+done
+
+if [ ${#failed_names[@]} -gt 0 ]; then
+	echo
+	echo "failures (logs in $logdir):"
+	for f in "${failed_names[@]}"; do echo "  $f"; done
+	echo
+else
+	rm -rf "$logdir"
+fi
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]
