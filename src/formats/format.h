@@ -92,7 +92,7 @@ struct family {
 /* family_by_name returns the family called name, or NULL. */
 const struct family *family_by_name(const char *name);
 const struct family *family_by_id(enum family_id id);
-/* family_native_wire says which wire a family prefers on a given backend kind. */
+/* family_supports_wire says whether a family can be expressed in wire w. */
 bool family_supports_wire(const struct family *f, enum wire w);
 
 /* fmt_tokens_text approximates the tokens of a text: one per 4 bytes, rounded up. */
