@@ -212,8 +212,13 @@ int validate_record(const struct family *fam, const char *line, size_t len,
 	if (rc)
 		return rc;
 	rc = fam->validate(rec->mi, e);
-	if (rc)
-		err_prefix(e, "modelInput");
+	if (rc) {
+		/* The family names a field path inside modelInput: make it whole. */
+		char tmp[ERR_MSG_MAX];
+
+		memcpy(tmp, e->msg, sizeof(tmp));
+		snprintf(e->msg, sizeof(e->msg), "modelInput.%s", tmp);
+	}
 	return rc;
 }
 

@@ -70,6 +70,20 @@ int json_parse(const char *s, size_t n, json_object **out, struct err *e)
 	jerr = json_tokener_get_error(tok);
 	off = json_tokener_get_parse_end(tok);
 	if (jerr == json_tokener_continue) {
+		/*
+		 * A bare number or literal at the very end is complete only once
+		 * the tokener sees the end: feed it a terminating NUL.
+		 */
+		o = json_tokener_parse_ex(tok, "", 1);
+		jerr = json_tokener_get_error(tok);
+		if (jerr == json_tokener_success) {
+			json_tokener_free(tok);
+			*out = o;
+			return 0;
+		}
+		jerr = json_tokener_continue;
+	}
+	if (jerr == json_tokener_continue) {
 		/* The text ended inside a value: say so plainly. */
 		json_tokener_free(tok);
 		json_object_put(o);

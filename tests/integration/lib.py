@@ -1,0 +1,139 @@
+"""lib.py - helpers for integration tests: running barge, writing inputs,
+reading outputs. Only the Python standard library is used."""
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+
+BARGE = os.environ.get("BARGE", os.path.join(os.path.dirname(__file__), "..", "..", "build", "barge"))
+
+HAIKU = "anthropic.claude-3-5-haiku-20241022-v1:0"
+SONNET = "anthropic.claude-3-5-sonnet-20240620-v1:0"
+LLAMA = "meta.llama3-1-70b-instruct-v1:0"
+MISTRAL = "mistral.mistral-large-2407-v1:0"
+TITAN = "amazon.titan-text-express-v1"
+NOVA = "amazon.nova-lite-v1:0"
+EMBED = "amazon.titan-embed-text-v2:0"
+
+
+class Result:
+    def __init__(self, rc, out, err):
+        self.rc, self.out, self.err = rc, out, err
+
+    def json(self):
+        return json.loads(self.out)
+
+    def __repr__(self):
+        return "rc=%d\nstdout:\n%s\nstderr:\n%s" % (self.rc, self.out, self.err)
+
+
+def barge(*args, env=None, cwd=None, timeout=300):
+    """Runs barge with args and returns a Result (rc, stdout, stderr)."""
+    e = dict(os.environ)
+    e.pop("BARGE_CONFIG", None)
+    e.pop("BARGE_STATE", None)
+    if env:
+        e.update(env)
+    p = subprocess.run([BARGE] + [str(a) for a in args], capture_output=True, text=True,
+                       env=e, cwd=cwd, timeout=timeout)
+    return Result(p.returncode, p.stdout, p.stderr)
+
+
+def start(*args, env=None, cwd=None):
+    """Starts barge in the background; stderr is a pipe read by wait_progress."""
+    e = dict(os.environ)
+    e.pop("BARGE_CONFIG", None)
+    e.pop("BARGE_STATE", None)
+    if env:
+        e.update(env)
+    return subprocess.Popen([BARGE] + [str(a) for a in args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=e, cwd=cwd)
+
+
+PROGRESS = re.compile(r"progress: ([\d,]+)/([\d,]+) records")
+
+
+def wait_progress(p, at_least=1, timeout=60):
+    """Reads p's stderr until a progress line shows at least `at_least`
+    records done; returns the lines read. Fails if p ends first."""
+    lines = []
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        line = p.stderr.readline()
+        if not line:
+            raise AssertionError("barge ended before progress: %s" % "".join(lines))
+        lines.append(line)
+        m = PROGRESS.search(line)
+        if m and int(m.group(1).replace(",", "")) >= at_least:
+            return lines
+    raise AssertionError("no progress within %ds" % timeout)
+
+
+def finish(p, timeout=120):
+    out, err = p.communicate(timeout=timeout)
+    return Result(p.returncode, out, err)
+
+
+def write_lines(path, lines, newline="\n"):
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        for l in lines:
+            f.write(l + newline)
+    return path
+
+
+def write_jsonl(path, records):
+    return write_lines(path, [json.dumps(r) for r in records])
+
+
+def read_jsonl(path):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(l) for l in f if l.strip()]
+
+
+def write_config(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def claude_input(i, text=None, max_tokens=64):
+    return {"anthropic_version": "bedrock-2023-05-31", "max_tokens": max_tokens,
+            "messages": [{"role": "user", "content": text or ("Summarize document %d." % i)}]}
+
+
+def claude_records(n, prefix="R"):
+    return [{"recordId": "%s%06d" % (prefix, i), "modelInput": claude_input(i)} for i in range(n)]
+
+
+def job_dir(outdir):
+    """The single job directory under an output directory."""
+    dirs = [d for d in os.listdir(outdir) if os.path.isdir(os.path.join(outdir, d))]
+    assert len(dirs) == 1, "expected one job directory in %s, found %s" % (outdir, dirs)
+    return os.path.join(outdir, dirs[0])
+
+
+def manifest(outdir):
+    with open(os.path.join(job_dir(outdir), "manifest.json.out")) as f:
+        return json.load(f)
+
+
+def sim_config(path, **backend):
+    """A config whose sim backend has the given settings; every built-in model
+    runs on it because the built-in catalog names the backend `sim`."""
+    lines = ["[backend.sim]", "kind = sim"]
+    for k, v in backend.items():
+        lines.append("%s = %s" % (k, v))
+    return write_config(path, "\n".join(lines) + "\n")
+
+
+def assert_exactly_once(out_lines, ids):
+    got = [r["recordId"] for r in out_lines]
+    assert got == ids, "output ids differ from input ids in order or count: %d vs %d" % (
+        len(got), len(ids))
+
+
+def sigkill(p):
+    p.send_signal(signal.SIGKILL)
+    p.wait()
