@@ -134,38 +134,39 @@ int fmt_check_int(json_object *o, const char *parent, const char *key, int req,
 		  int64_t lo, int64_t hi, struct err *e)
 {
 	char expect[96];
-	json_object *v;
+	json_object *v = NULL;
 	int64_t x;
-	int rc;
 
+	if (fmt_member(o, key, &v) && json_get_int64(o, key, &x) && x >= lo && x <= hi)
+		return 0;
+	if (!v && req != FMT_REQUIRED)
+		return 0;
 	if (hi == FMT_NO_MAX)
 		snprintf(expect, sizeof(expect), "an integer of at least %lld", (long long)lo);
 	else
 		snprintf(expect, sizeof(expect), "an integer between %lld and %lld",
 			 (long long)lo, (long long)hi);
-	rc = present(o, parent, key, req, expect, &v, e);
-	if (rc <= 0)
-		return rc;
-	if (!json_get_int64(o, key, &x) || x < lo || x > hi)
-		return fmt_fail(e, parent, key, expect, v);
-	return 0;
+	if (!v)
+		return missing(e, parent, key, expect);
+	return fmt_fail(e, parent, key, expect, v);
 }
 
 int fmt_check_number(json_object *o, const char *parent, const char *key, int req,
 		     double lo, double hi, struct err *e)
 {
 	char expect[96];
-	json_object *v;
+	json_object *v = NULL;
 	double x;
-	int rc;
 
+	/* The expectation is worded only on failure: validation is a hot path. */
+	if (fmt_member(o, key, &v) && json_get_double(o, key, &x) && x >= lo && x <= hi)
+		return 0;
+	if (!v && req != FMT_REQUIRED)
+		return 0;
 	snprintf(expect, sizeof(expect), "a number between %g and %g", lo, hi);
-	rc = present(o, parent, key, req, expect, &v, e);
-	if (rc <= 0)
-		return rc;
-	if (!json_get_double(o, key, &x) || !(x >= lo && x <= hi))
-		return fmt_fail(e, parent, key, expect, v);
-	return 0;
+	if (!v)
+		return missing(e, parent, key, expect);
+	return fmt_fail(e, parent, key, expect, v);
 }
 
 int fmt_check_bool(json_object *o, const char *parent, const char *key, struct err *e)

@@ -98,11 +98,16 @@ int fs_open_read(const char *uri, uint64_t off, uint64_t len, struct obj_reader 
 	return 0;
 }
 
+#define FS_WBUF (256 * 1024)
+
+/* Writes are gathered in wbuf so that many small lines cost few system calls. */
 struct fs_writer {
 	struct obj_writer base;
 	int fd;
 	char *path;
 	char *tmp;
+	char *wbuf;
+	size_t wlen;
 };
 
 /* mkdir_parents creates every missing directory above path. */
@@ -126,11 +131,8 @@ static int mkdir_parents(const char *path, struct err *e)
 	return 0;
 }
 
-static int fs_writer_write(struct obj_writer *w, const void *p, size_t n, struct err *e)
+static int write_all(struct fs_writer *f, const char *s, size_t n, struct err *e)
 {
-	struct fs_writer *f = (struct fs_writer *)w;
-	const char *s = p;
-
 	while (n > 0) {
 		ssize_t k = write(f->fd, s, n);
 
@@ -145,10 +147,33 @@ static int fs_writer_write(struct obj_writer *w, const void *p, size_t n, struct
 	return 0;
 }
 
+static int flush_wbuf(struct fs_writer *f, struct err *e)
+{
+	int rc = write_all(f, f->wbuf, f->wlen, e);
+
+	f->wlen = 0;
+	return rc;
+}
+
+static int fs_writer_write(struct obj_writer *w, const void *p, size_t n, struct err *e)
+{
+	struct fs_writer *f = (struct fs_writer *)w;
+	int rc;
+
+	if (f->wlen + n > FS_WBUF && (rc = flush_wbuf(f, e)))
+		return rc;
+	if (n >= FS_WBUF)
+		return write_all(f, p, n, e);
+	memcpy(f->wbuf + f->wlen, p, n);
+	f->wlen += n;
+	return 0;
+}
+
 static void fs_writer_free(struct fs_writer *f)
 {
 	free(f->path);
 	free(f->tmp);
+	free(f->wbuf);
 	free(f);
 }
 
@@ -182,9 +207,9 @@ static void fsync_dir(const char *path)
 static int fs_writer_commit(struct obj_writer *w, struct err *e)
 {
 	struct fs_writer *f = (struct fs_writer *)w;
-	int rc = 0;
+	int rc = flush_wbuf(f, e);
 
-	if (fdatasync(f->fd) < 0)
+	if (!rc && fdatasync(f->fd) < 0)
 		rc = err_set(e, ERR_IO, "%s: cannot flush to disk: %s", f->path, strerror(errno));
 	if (close(f->fd) < 0 && !rc)
 		rc = err_set(e, ERR_IO, "%s: write failed: %s", f->path, strerror(errno));
@@ -230,7 +255,8 @@ int fs_open_write(const char *uri, struct obj_writer **w, struct err *e)
 	f->base.ops = &fs_writer_ops;
 	f->path = strdup(path);
 	f->tmp = malloc(n + 32);
-	if (!f->path || !f->tmp) {
+	f->wbuf = malloc(FS_WBUF);
+	if (!f->path || !f->tmp || !f->wbuf) {
 		fs_writer_free(f);
 		return err_set(e, ERR_NOMEM, "out of memory");
 	}

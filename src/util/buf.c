@@ -98,6 +98,23 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 
 	if (b->err)
 		return b->err;
+	/* Try the room already there first: one formatting pass when it fits. */
+	if (b->data && b->cap > b->len + 1) {
+		va_copy(ap2, ap);
+		n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap2);
+		va_end(ap2);
+		if (n < 0)
+			return b->err = ERR_INTERNAL;
+		if ((size_t)n < b->cap - b->len) {
+			if ((size_t)n > b->max - b->len) {
+				b->data[b->len] = '\0';
+				return b->err = ERR_LIMIT;
+			}
+			b->len += (size_t)n;
+			return 0;
+		}
+		b->data[b->len] = '\0';
+	}
 	va_copy(ap2, ap);
 	n = vsnprintf(NULL, 0, fmt, ap2);
 	va_end(ap2);

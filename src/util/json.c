@@ -50,6 +50,36 @@ invalid:
 	return 0;
 }
 
+/*
+ * A tokener costs an allocation of its whole parse stack, so each thread
+ * keeps one and resets it between parses. The thread-exit destructor is not
+ * needed for correctness; a tokener lives as long as its thread.
+ */
+static _Thread_local struct json_tokener *cached_tok;
+
+static struct json_tokener *tokener_get(void)
+{
+	struct json_tokener *tok = cached_tok;
+
+	if (tok) {
+		cached_tok = NULL;
+		json_tokener_reset(tok);
+		return tok;
+	}
+	tok = json_tokener_new_ex(JSON_MAX_DEPTH);
+	if (tok)
+		json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	return tok;
+}
+
+static void tokener_put(struct json_tokener *tok)
+{
+	if (cached_tok)
+		json_tokener_free(tok);
+	else
+		cached_tok = tok;
+}
+
 int json_parse(const char *s, size_t n, json_object **out, struct err *e)
 {
 	struct json_tokener *tok;
@@ -62,10 +92,9 @@ int json_parse(const char *s, size_t n, json_object **out, struct err *e)
 		return err_set(e, ERR_INVAL, "invalid UTF-8 at byte %zu", bad + 1);
 	if (n > INT32_MAX)
 		return err_set(e, ERR_LIMIT, "JSON text of %zu bytes is too large", n);
-	tok = json_tokener_new_ex(JSON_MAX_DEPTH);
+	tok = tokener_get();
 	if (!tok)
 		return err_set(e, ERR_NOMEM, "out of memory parsing JSON");
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	o = json_tokener_parse_ex(tok, s, (int)n);
 	jerr = json_tokener_get_error(tok);
 	off = json_tokener_get_parse_end(tok);
@@ -77,7 +106,7 @@ int json_parse(const char *s, size_t n, json_object **out, struct err *e)
 		o = json_tokener_parse_ex(tok, "", 1);
 		jerr = json_tokener_get_error(tok);
 		if (jerr == json_tokener_success) {
-			json_tokener_free(tok);
+			tokener_put(tok);
 			*out = o;
 			return 0;
 		}
@@ -85,19 +114,19 @@ int json_parse(const char *s, size_t n, json_object **out, struct err *e)
 	}
 	if (jerr == json_tokener_continue) {
 		/* The text ended inside a value: say so plainly. */
-		json_tokener_free(tok);
+		tokener_put(tok);
 		json_object_put(o);
 		return err_set(e, ERR_INVAL, "invalid JSON: unexpected end of line");
 	}
 	if (jerr != json_tokener_success) {
-		json_tokener_free(tok);
+		tokener_put(tok);
 		return err_set(e, ERR_INVAL, "invalid JSON at byte %zu: %s", off + 1,
 			       json_tokener_error_desc(jerr));
 	}
 	/* Trailing whitespace is fine; anything else is a second value. */
 	while (off < n && (s[off] == ' ' || s[off] == '\t' || s[off] == '\r' || s[off] == '\n'))
 		off++;
-	json_tokener_free(tok);
+	tokener_put(tok);
 	if (off < n) {
 		json_object_put(o);
 		return err_set(e, ERR_INVAL, "invalid JSON at byte %zu: unexpected text after the value",
