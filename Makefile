@@ -60,15 +60,12 @@ unit: $(BUILD)/barge $(UNIT_BIN)
 deps:
 	@scripts/deps.sh
 
-# The README's test command: both trees, every test, one summary line.
-test: deps
-	@$(MAKE) --no-print-directory BUILD=build unit
-	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 unit
-	@tests/run.sh build build-asan
+# Both trees, every test, one summary line (scripts/test.sh is the same).
+test:
+	@scripts/test.sh
 
-example: deps
-	@$(MAKE) --no-print-directory BUILD=build all
-	@examples/run.sh build/barge
+example:
+	@scripts/example.sh
 
 bench: all
 	@bench/run.sh
