@@ -221,3 +221,62 @@ def test_help_for_every_command():
     assert r.rc == 0 and "run" in r.out
     r = barge("frobnicate")
     assert r.rc == 2 and "unknown command" in r.err
+
+
+def test_garbage_never_crashes(d):
+    """Random bytes, deep nesting and odd JSON: every line becomes an error
+    record, none crashes barge or goes missing."""
+    import random
+    rnd = random.Random(99)
+    lines = [
+        b"[" * 5000, b"{" * 5000, b'{"recordId": "n", "modelInput": ' + b"[" * 200 + b"]" * 200 + b"}",
+        b'{"recordId": "big", "modelInput": {"max_tokens": 1e999999, "messages": []}}',
+        b'{"recordId": "neg", "modelInput": {"max_tokens": -1, "messages": [{"role": "user", "content": "x"}]}}',
+        b'{"recordId": "nul\\u0000id", "modelInput": 1}', b"\x00\x01\x02", b"\xef\xbb\xbf{}",
+        b'"just a string"', b"123", b"null", b"{}",
+        b'{"recordId": "x", "modelInput": {"max_tokens": 5, "messages": [{"role": "user", "content": [{"type": "video"}]}]}}',
+    ]
+    for _ in range(200):
+        n = rnd.randint(1, 300)
+        lines.append(bytes(rnd.choice(b'{}[]":,0123456789.eE-+ \\tnulrsfa\xc3\xa9\xff') for _ in range(n)))
+    lines = [l.replace(b"\n", b" ").replace(b"\r", b" ") for l in lines]
+    lines = [l for l in lines if l.strip(b" \t")]
+    p = os.path.join(d, "in.jsonl")
+    with open(p, "wb") as f:
+        f.write(b"\n".join(lines) + b"\n")
+    r = run(d, p, "--on-invalid", "skip", "--json")
+    assert r.rc == 0, r
+    out = read_jsonl(os.path.join(job_dir(os.path.join(d, "out")), "in.jsonl.out"))
+    assert len(out) == len(lines)
+    assert all(o["error"]["errorCode"] == 400 for o in out), [o for o in out if "error" not in o][:3]
+
+
+def test_progress_bar_on_a_terminal(d):
+    import pty
+    import select
+    import subprocess
+    p = write_jsonl(os.path.join(d, "in.jsonl"), claude_records(2000))
+    cfg = sim_config(os.path.join(d, "c.ini"), ttft_ms=20, max_concurrency=16)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([BARGE, "run", p, "--model", HAIKU, "--output", os.path.join(d, "out"),
+                             "--state", os.path.join(d, "st"), "--config", cfg],
+                            stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL)
+    os.close(slave)
+    seen = b""
+    while True:
+        rl, _, _ = select.select([master], [], [], 30)
+        if not rl:
+            break
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    out, _ = proc.communicate(timeout=60)
+    os.close(master)
+    assert proc.returncode == 0
+    # A redrawn bar: carriage return, clear line, the bar, counts and an ETA.
+    assert re.search(rb"\r\x1b\[K\[#*\.*\] [\d,]+/2,000 records .* ETA ", seen), seen[:300]
+    assert b"job " in out and b"Completed" in out

@@ -164,3 +164,40 @@ def test_one_run_per_state_directory(d):
         assert r.rc == 2 and "another barge run" in r.err, r
     finally:
         sigkill(p)
+
+
+def test_generated_ids_stable_across_resume(d):
+    recs = [{"modelInput": claude_input(i)} for i in range(N)]
+    write_jsonl(os.path.join(d, "in.jsonl"), recs)
+    cfg = slow_config(d)
+    p = start(*args(d, cfg), env=ENV)
+    wait_progress(p, at_least=500)
+    sigkill(p)
+    r = barge(*args(d, cfg), "--json", env=ENV)
+    assert r.rc == 0, r
+    lines = read_jsonl(os.path.join(job_dir(os.path.join(d, "out")), "in.jsonl.out"))
+    ids = [l["recordId"] for l in lines]
+    assert len(ids) == N and len(set(ids)) == N
+    # The same record has the same id whichever run sent it: the id is
+    # derived from the job and the record's position, and the echoed input
+    # shows which record each line is.
+    assert all(l["modelInput"]["messages"][0]["content"] == "Summarize document %d." % i
+               for i, l in enumerate(lines))
+    again = read_jsonl(os.path.join(job_dir(os.path.join(d, "out")), "in.jsonl.out"))
+    assert [l["recordId"] for l in again] == ids
+
+
+def test_parts_visible_while_running(d):
+    recs = claude_records(N)
+    write_jsonl(os.path.join(d, "in.jsonl"), recs)
+    cfg = slow_config(d)
+    p = start(*args(d, cfg), env=ENV)
+    try:
+        wait_progress(p, at_least=1000)
+        parts = os.path.join(job_dir(os.path.join(d, "out")), "parts")
+        names = sorted(os.listdir(parts))
+        assert names and all(n.startswith("in.jsonl.") and n.endswith(".out") for n in names)
+        first = read_jsonl(os.path.join(parts, names[0]))
+        assert [l["recordId"] for l in first] == [r["recordId"] for r in recs[:256]]
+    finally:
+        sigkill(p)
