@@ -12,7 +12,9 @@ int jsonl_open(struct jsonl_reader *r, struct objects *o, const char *uri, uint6
 	int rc;
 
 	memset(r, 0, sizeof(*r));
-	buf_init(&r->line, max_line_bytes);
+	/* One byte more than the limit: room for the \r of a CRLF ending. */
+	r->max_line = max_line_bytes;
+	buf_init(&r->line, max_line_bytes + 1);
 	r->rbuf = malloc(JSONL_RBUF);
 	if (!r->rbuf)
 		return err_set(e, ERR_NOMEM, "out of memory");
@@ -67,6 +69,7 @@ int jsonl_next(struct jsonl_reader *r, struct jsonl_line *l, struct err *e)
 		uint64_t start = r->off;
 		uint64_t total = 0;
 		bool too_long = false, ended = false;
+		char last = 0;
 		int rc;
 
 		buf_reset(&r->line);
@@ -96,6 +99,8 @@ int jsonl_next(struct jsonl_reader *r, struct jsonl_line *l, struct err *e)
 			nl = memchr(r->rbuf + r->rpos, '\n', r->rlen - r->rpos);
 			take = nl ? (size_t)(nl - (r->rbuf + r->rpos)) : r->rlen - r->rpos;
 			total += take;
+			if (take)
+				last = r->rbuf[r->rpos + take - 1];
 			if (!too_long && buf_append(&r->line, r->rbuf + r->rpos, take)) {
 				too_long = true;
 				buf_reset(&r->line);
@@ -111,9 +116,17 @@ int jsonl_next(struct jsonl_reader *r, struct jsonl_line *l, struct err *e)
 		if (!ended && total == 0)
 			return 0; /* the end: nothing after the last newline */
 		r->line_no++;
-		if (!too_long && r->line.len && r->line.data[r->line.len - 1] == '\r') {
-			r->line.len--;
-			r->line.data[r->line.len] = '\0';
+		if (last == '\r') {
+			/* The CR of a CRLF ending is not part of the line. */
+			total--;
+			if (!too_long) {
+				r->line.len--;
+				r->line.data[r->line.len] = '\0';
+			}
+		}
+		if (!too_long && r->line.len > r->max_line) {
+			too_long = true;
+			buf_reset(&r->line);
 		}
 		if (!too_long && is_blank(r->line.data ? r->line.data : "", r->line.len))
 			continue;

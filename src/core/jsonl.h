@@ -25,6 +25,7 @@ struct jsonl_reader {
 	struct buf line;
 	uint64_t off;     /* absolute offset of rbuf[rpos] in the object */
 	uint64_t line_no; /* physical number of the last line read (1-based) */
+	size_t max_line;
 	bool eof;
 	bool at_start;    /* nothing read yet from offset 0: a BOM may follow */
 };

@@ -23,9 +23,10 @@ void pricing_fmt_usd(double v, char *out, size_t n)
 {
 	double a = fabs(v);
 
-	if (a >= 1.0 || a == 0.0)
+	/* Choose the form by the value as it will print, not as it is. */
+	if (a >= 0.995 || a == 0.0)
 		snprintf(out, n, "$%.2f", v);
-	else if (a >= 0.01)
+	else if (a >= 0.0099995)
 		snprintf(out, n, "$%.4f", v);
 	else
 		snprintf(out, n, "$%.6f", v);

@@ -239,11 +239,19 @@ static int sq_job_insert(struct store *st, const struct job *j, struct err *e)
 	switch (sqlite3_step(q)) {
 	case SQLITE_DONE:
 		break;
-	case SQLITE_CONSTRAINT:
-		rc = err_set(e, ERR_CONFLICT, "job %s already exists", j->id);
-		break;
 	default:
-		rc = db_err(s, e, "insert job");
+		switch (sqlite3_extended_errcode(s->db)) {
+		case SQLITE_CONSTRAINT_PRIMARYKEY:
+			rc = err_set(e, ERR_CONFLICT, "job %s already exists", j->id);
+			break;
+		case SQLITE_CONSTRAINT_UNIQUE:
+			rc = err_set(e, ERR_CONFLICT,
+				     "a job with client request token \"%s\" already exists",
+				     j->client_token ? j->client_token : "");
+			break;
+		default:
+			rc = db_err(s, e, "insert job");
+		}
 	}
 out:
 	sqlite3_finalize(q);
@@ -465,8 +473,14 @@ static int sq_job_validated(struct store *st, const char *id, const struct job_i
 	sqlite3_bind_int(q, 2, JS_SCHEDULED);
 	sqlite3_bind_int64(q, 3, now_ms);
 	bind_text(q, 4, id);
-	if ((rc = step_done(s, q, "update job", e)))
+	if (sqlite3_step(q) != SQLITE_DONE) {
+		rc = db_err(s, e, "update job");
 		goto fail;
+	}
+	if (sqlite3_changes(s->db) != 1) {
+		rc = err_set(e, ERR_NOTFOUND, "job %.20s not found", id);
+		goto fail;
+	}
 	sqlite3_finalize(q);
 	q = NULL;
 	rc = commit(s, e);

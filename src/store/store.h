@@ -21,7 +21,7 @@
  */
 struct store;
 
-/* Filters for store_job_list; zero values mean "any". */
+/* Filters for store_job_list; NULL and 0 mean "any", and so does status -1. */
 struct job_filter {
 	const char *account;
 	int status;            /* -1: any */

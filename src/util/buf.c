@@ -56,6 +56,7 @@ int buf_reserve(struct buf *b, size_t extra)
 		b->err = ERR_NOMEM;
 		return b->err;
 	}
+	p[b->len] = '\0';
 	b->data = p;
 	b->cap = ncap;
 	return 0;

@@ -15,6 +15,9 @@ struct parse_ctx {
 	struct config *c;
 	struct err *e;
 	int failed;
+	FILE *f;
+	int line;                          /* the line inih is handling */
+	int backend_line[CONFIG_MAX_ENTRIES]; /* where each model named its backend */
 };
 
 const char *config_kind_name(enum backend_kind k)
@@ -488,24 +491,24 @@ static int account_key(struct account_cfg *a, const char *k, const char *v, stru
 
 static int limits_key(struct limits_cfg *l, const char *k, const char *v, struct err *e)
 {
-	long long n;
+	long long n = 0;
 	int rc;
 
 	if (!strcmp(k, "max_file_bytes")) {
-		rc = parse_int(v, 1, INT64_MAX, &n, e);
-		l->max_file_bytes = (uint64_t)n;
+		if (!(rc = parse_int(v, 1, INT64_MAX, &n, e)))
+			l->max_file_bytes = (uint64_t)n;
 	} else if (!strcmp(k, "max_records_per_job")) {
-		rc = parse_int(v, 1, 100000000, &n, e);
-		l->max_records_per_job = (uint64_t)n;
+		if (!(rc = parse_int(v, 1, 100000000, &n, e)))
+			l->max_records_per_job = (uint64_t)n;
 	} else if (!strcmp(k, "min_records_per_job")) {
-		rc = parse_int(v, 0, 100000000, &n, e);
-		l->min_records_per_job = (uint64_t)n;
+		if (!(rc = parse_int(v, 0, 100000000, &n, e)))
+			l->min_records_per_job = (uint64_t)n;
 	} else if (!strcmp(k, "chunk_records")) {
-		rc = parse_int(v, 1, 100000, &n, e);
-		l->chunk_records = (unsigned)n;
+		if (!(rc = parse_int(v, 1, 100000, &n, e)))
+			l->chunk_records = (unsigned)n;
 	} else if (!strcmp(k, "max_line_bytes")) {
-		rc = parse_int(v, 64, (long long)1 << 30, &n, e);
-		l->max_line_bytes = (size_t)n;
+		if (!(rc = parse_int(v, 64, (long long)1 << 30, &n, e)))
+			l->max_line_bytes = (size_t)n;
 	} else {
 		return err_set(e, ERR_CONFIG, "unknown key \"%s\"", k);
 	}
@@ -572,6 +575,8 @@ static int on_ini(void *user, const char *section, const char *name, const char 
 		struct model_cfg *m = model_get(c, section + 6, p->e);
 
 		rc = m ? model_key(m, name, value, p->e) : p->e->code;
+		if (!rc && !strcmp(name, "backend"))
+			p->backend_line[m - c->models] = p->line;
 	} else if (!strncmp(section, "account.", 8)) {
 		struct account_cfg *a = account_get(c, section + 8, p->e);
 
@@ -596,17 +601,23 @@ static int on_ini(void *user, const char *section, const char *name, const char 
 	return 1;
 }
 
-/* check_models makes sure every model names a known family and backend. */
-static int check_models(struct config *c, struct err *e)
+/*
+ * check_models makes sure every model names a known family and backend,
+ * which can only be known once the whole file is read.
+ */
+static int check_models(struct config *c, const struct parse_ctx *p, struct err *e)
 {
 	for (size_t i = 0; i < c->n_models; i++) {
 		struct model_cfg *m = &c->models[i];
 
 		if (!m->family[0])
-			return err_set(e, ERR_CONFIG, "[model.%s] has no family", m->id);
+			return err_set(e, ERR_CONFIG, "%s: [model.%s] has no family (add family = ...)",
+				       c->path, m->id);
 		if (!config_find_backend(c, m->backend))
-			return err_set(e, ERR_CONFIG, "[model.%s] names backend \"%s\", which is not configured",
-				       m->id, m->backend);
+			return err_set(e, ERR_CONFIG,
+				       "%s:%d: [model.%s] backend: \"%s\" is not configured (add a "
+				       "[backend.%s] section)",
+				       c->path, p->backend_line[i], m->id, m->backend, m->backend);
 		if (!m->upstream[0])
 			snprintf(m->upstream, sizeof(m->upstream), "%s", m->id);
 	}
@@ -639,12 +650,46 @@ static int defaults(struct config *c, struct err *e)
 	return 0;
 }
 
+/*
+ * read_line feeds inih one line at a time and counts them. inih's lines are
+ * short (num bytes); a longer line would be split into nonsense, so it is
+ * refused with advice instead.
+ */
+static char *read_line(char *str, int num, void *stream)
+{
+	struct parse_ctx *p = stream;
+	char *s = fgets(str, num, p->f);
+	size_t n;
+	int c;
+
+	if (!s)
+		return NULL;
+	p->line++;
+	n = strlen(s);
+	if (n + 1 < (size_t)num || s[n - 1] == '\n' || p->failed)
+		return s;
+	while ((c = fgetc(p->f)) != EOF && c != '\n')
+		;
+	if (c == EOF && n + 1 < (size_t)num)
+		return s;
+	err_set(p->e, ERR_CONFIG,
+		"%s:%d: the line is longer than %d characters; split a long list over several "
+		"lines of the same key",
+		p->c->path, p->line, num - 2);
+	p->failed = 2;
+	s[0] = '\0';
+	return s;
+}
+
 int config_load(struct config *c, const char *path, struct err *e)
 {
-	struct parse_ctx p = {c, e, 0};
+	struct parse_ctx p;
 	FILE *f;
 	int line, rc;
 
+	memset(&p, 0, sizeof(p));
+	p.c = c;
+	p.e = e;
 	rc = defaults(c, e);
 	if (rc)
 		return rc;
@@ -656,16 +701,16 @@ int config_load(struct config *c, const char *path, struct err *e)
 	if (!f)
 		return err_set(e, ERR_CONFIG, "cannot read configuration %s: %s", path,
 			       strerror(errno));
-	line = ini_parse_file(f, on_ini, &p);
+	p.f = f;
+	line = ini_parse_stream(read_line, &p, on_ini, &p);
 	fclose(f);
+	if (p.failed == 2)
+		return ERR_CONFIG;
 	if (p.failed) {
 		err_prefix(e, "%s:%d", path, line);
 		return ERR_CONFIG;
 	}
 	if (line != 0)
 		return err_set(e, ERR_CONFIG, "%s:%d: not a valid INI line", path, line);
-	rc = check_models(c, e);
-	if (rc)
-		err_prefix(e, "%s", path);
-	return rc;
+	return check_models(c, &p, e);
 }

@@ -1,9 +1,46 @@
 /* json.c - strict parsing on json-c, raw member spans, typed getters. */
 #include "util/json.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+/*
+ * utf8_seq returns the length of the valid UTF-8 sequence starting at p[i]
+ * (a byte >= 0x80), or 0 when it is not one: no overlongs, no surrogates,
+ * nothing past U+10FFFF.
+ */
+static size_t utf8_seq(const unsigned char *p, size_t n, size_t i)
+{
+	unsigned char c = p[i];
+	uint32_t cp;
+	size_t need;
+
+	if (c >= 0xc2 && c <= 0xdf) {
+		need = 1;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		need = 2;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 3;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (n - i <= need)
+		return 0;
+	for (size_t k = 1; k <= need; k++) {
+		if ((p[i + k] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i + k] & 0x3f);
+	}
+	if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return need + 1;
+}
 
 int json_utf8_check(const char *s, size_t n, size_t *bad)
 {
@@ -11,42 +48,111 @@ int json_utf8_check(const char *s, size_t n, size_t *bad)
 	size_t i = 0;
 
 	while (i < n) {
-		unsigned char c = p[i];
-		uint32_t cp;
-		size_t need;
+		size_t k;
 
-		if (c < 0x80) {
+		if (p[i] < 0x80) {
 			i++;
 			continue;
 		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			need = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			need = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			need = 3;
-			cp = c & 0x07;
-		} else {
-			goto invalid;
+		k = utf8_seq(p, n, i);
+		if (!k) {
+			if (bad)
+				*bad = i;
+			return 0;
 		}
-		if (n - i <= need)
-			goto invalid;
-		for (size_t k = 1; k <= need; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				goto invalid;
-			cp = (cp << 6) | (p[i + k] & 0x3f);
-		}
-		if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			goto invalid;
-		i += need + 1;
+		i += k;
 	}
 	return 1;
-invalid:
-	if (bad)
-		*bad = i;
+}
+
+static bool is_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* number_end returns the index past the JSON number at s[i], or 0 if malformed. */
+static size_t number_end(const unsigned char *s, size_t n, size_t i)
+{
+	if (i < n && s[i] == '-')
+		i++;
+	if (i >= n || !is_digit(s[i]))
+		return 0;
+	if (s[i] == '0') {
+		i++;
+	} else {
+		while (i < n && is_digit(s[i]))
+			i++;
+	}
+	if (i < n && s[i] == '.') {
+		i++;
+		if (i >= n || !is_digit(s[i]))
+			return 0;
+		while (i < n && is_digit(s[i]))
+			i++;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		if (i >= n || !is_digit(s[i]))
+			return 0;
+		while (i < n && is_digit(s[i]))
+			i++;
+	}
+	/* A number runs into no further digit, letter or point: "01", "1.x". */
+	if (i < n && (isalnum(s[i]) || s[i] == '.'))
+		return 0;
+	return i;
+}
+
+/*
+ * lex_check finds what json-c's strict mode lets through in a text it
+ * parsed (already valid UTF-8): raw control characters in strings,
+ * malformed numbers ("01", "1.") and bare words other than true, false and
+ * null (NaN, Infinity).
+ */
+static int lex_check(const char *text, size_t n, struct err *e)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = s[i];
+
+		if (c == '"') {
+			for (i++; i < n && s[i] != '"'; ) {
+				if (s[i] == '\\') {
+					i += 2;
+				} else if (s[i] < 0x20) {
+					return err_set(e, ERR_INVAL,
+						       "invalid JSON at byte %zu: a control character inside a string "
+						       "(write it as an escape such as \\n)",
+						       i + 1);
+				} else {
+					i++;
+				}
+			}
+			i++;
+		} else if (c == '-' || is_digit(c)) {
+			size_t end = number_end(s, n, i);
+
+			if (!end)
+				return err_set(e, ERR_INVAL, "invalid JSON at byte %zu: malformed number",
+					       i + 1);
+			i = end;
+		} else if (isalpha(c)) {
+			size_t st = i;
+
+			while (i < n && isalnum(s[i]))
+				i++;
+			if (!((i - st == 4 && (!memcmp(s + st, "true", 4) || !memcmp(s + st, "null", 4))) ||
+			      (i - st == 5 && !memcmp(s + st, "false", 5))))
+				return err_set(e, ERR_INVAL, "invalid JSON at byte %zu: unexpected \"%.*s\"",
+					       st + 1, (int)(i - st > 20 ? 20 : i - st), text + st);
+		} else {
+			i++;
+		}
+	}
 	return 0;
 }
 
@@ -85,13 +191,14 @@ int json_parse(const char *s, size_t n, json_object **out, struct err *e)
 	struct json_tokener *tok;
 	enum json_tokener_error jerr;
 	json_object *o;
-	size_t bad, off;
+	size_t off;
+	int rc;
 
 	*out = NULL;
-	if (!json_utf8_check(s, n, &bad))
-		return err_set(e, ERR_INVAL, "invalid UTF-8 at byte %zu", bad + 1);
 	if (n > INT32_MAX)
 		return err_set(e, ERR_LIMIT, "JSON text of %zu bytes is too large", n);
+	if (!json_utf8_check(s, n, &off))
+		return err_set(e, ERR_INVAL, "invalid UTF-8 at byte %zu", off + 1);
 	tok = tokener_get();
 	if (!tok)
 		return err_set(e, ERR_NOMEM, "out of memory parsing JSON");
@@ -107,8 +214,7 @@ int json_parse(const char *s, size_t n, json_object **out, struct err *e)
 		jerr = json_tokener_get_error(tok);
 		if (jerr == json_tokener_success) {
 			tokener_put(tok);
-			*out = o;
-			return 0;
+			goto parsed;
 		}
 		jerr = json_tokener_continue;
 	}
@@ -131,6 +237,13 @@ int json_parse(const char *s, size_t n, json_object **out, struct err *e)
 		json_object_put(o);
 		return err_set(e, ERR_INVAL, "invalid JSON at byte %zu: unexpected text after the value",
 			       off + 1);
+	}
+parsed:
+	/* json-c accepted it; now what its strict mode lets through. */
+	rc = lex_check(s, n, e);
+	if (rc) {
+		json_object_put(o);
+		return rc;
 	}
 	*out = o;
 	return 0;

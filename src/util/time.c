@@ -4,6 +4,7 @@
 #include "util/err.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -48,6 +49,14 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 	return era * 146097 + (int64_t)doe - 719468;
 }
 
+static int days_in_month(int y, int m)
+{
+	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return m == 2 && leap ? 29 : days[m - 1];
+}
+
 static int read_digits(const char **p, int n, int *out)
 {
 	int v = 0;
@@ -79,6 +88,8 @@ int time_parse_rfc3339(const char *s, int64_t *ms)
 		return ERR_INVAL;
 	if (*p == '.') {
 		p++;
+		if (!isdigit((unsigned char)*p))
+			return ERR_INVAL;
 		while (isdigit((unsigned char)*p)) {
 			if (fdig < 3) {
 				frac = frac * 10 + (*p - '0');
@@ -97,13 +108,15 @@ int time_parse_rfc3339(const char *s, int64_t *ms)
 		int oh, om, sign = *p == '-' ? -1 : 1;
 
 		p++;
-		if (read_digits(&p, 2, &oh) || *p++ != ':' || read_digits(&p, 2, &om))
+		if (read_digits(&p, 2, &oh) || *p++ != ':' || read_digits(&p, 2, &om) || oh > 23 ||
+		    om > 59)
 			return ERR_INVAL;
 		off = sign * ((int64_t)oh * 3600 + om * 60);
 	} else {
 		return ERR_INVAL;
 	}
-	if (*p || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
+	if (*p || M < 1 || M > 12 || D < 1 || D > days_in_month(Y, M) || h > 23 || m > 59 ||
+	    sec > 60)
 		return ERR_INVAL;
 	days = days_from_civil(Y, (unsigned)M, (unsigned)D);
 	t = days * 86400 + h * 3600 + m * 60 + sec - off;

@@ -1,0 +1,1096 @@
+/* test_store.c - unit tests of the SQLite store of jobs, inputs and chunks (src/store/sqlite.c). */
+#include "testutil.h"
+
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include "store/store.h"
+
+struct fixture {
+	char dir[64];
+	char db[128];
+	char url[160];
+	struct store *st;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct err e;
+
+	if (!f)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/barge-store-XXXXXX");
+	if (!mkdtemp(f->dir)) {
+		free(f);
+		return -1;
+	}
+	snprintf(f->db, sizeof(f->db), "%s/barge.db", f->dir);
+	snprintf(f->url, sizeof(f->url), "sqlite:%s", f->db);
+	err_init(&e);
+	*state = f;
+	if (store_open(f->url, &f->st, &e)) {
+		fprintf(stderr, "store_open: %s\n", e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
+	char p[200];
+
+	store_close(f->st);
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", f->db, suffix[i]);
+		unlink(p);
+	}
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static char *sdup(const char *s)
+{
+	char *d = strdup(s);
+
+	assert_non_null(d);
+	return d;
+}
+
+/* make_job fills j with every field set; the caller job_frees it. */
+static void make_job(struct job *j, const char *id, const char *name, const char *account,
+		     int64_t submit_ms)
+{
+	char arn[160];
+
+	job_init(j);
+	snprintf(j->id, sizeof(j->id), "%s", id);
+	snprintf(arn, sizeof(arn), "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/%s",
+		 id);
+	j->arn = sdup(arn);
+	j->name = sdup(name);
+	j->account = sdup(account);
+	j->model_id = sdup("anthropic.claude-3-5-sonnet-20240620-v1:0");
+	j->invocation_type = sdup("Converse");
+	j->status = JS_SUBMITTED;
+	j->message = sdup("queued \"first\"");
+	j->input_uri = sdup("file:///data/in/x.jsonl");
+	j->output_uri = sdup("file:///data/out/");
+	j->run_key = sdup("run-key-1");
+	j->client_token = NULL;
+	j->role_arn = sdup("arn:aws:iam::123456789012:role/batch");
+	j->tags_json = sdup("[{\"key\":\"team\",\"value\":\"a\"}]");
+	j->skip_invalid = true;
+	j->timeout_hours = 72;
+	j->submit_ms = submit_ms;
+	j->modified_ms = submit_ms + 1;
+	j->start_ms = 0;
+	j->end_ms = 0;
+	j->expire_ms = submit_ms + 72LL * 3600 * 1000;
+	j->c.total = 11;
+	j->c.processed = 12;
+	j->c.success = 13;
+	j->c.errors = 14;
+	j->c.input_tokens = 15000000000LL;
+	j->c.output_tokens = 16;
+	j->c.retries = 17;
+	j->c.throttles = 18;
+	j->price_in = 0.003;
+	j->price_out = 0.015;
+	j->discount = 0.5;
+}
+
+static void insert(struct fixture *f, const char *id, const char *name, const char *account,
+		   int64_t submit_ms)
+{
+	struct job j;
+	struct err e;
+
+	make_job(&j, id, name, account, submit_ms);
+	err_init(&e);
+	assert_ok(store_job_insert(f->st, &j, &e), &e);
+	job_free(&j);
+}
+
+static void get(struct fixture *f, const char *id, struct job *j)
+{
+	struct err e;
+
+	err_init(&e);
+	job_init(j);
+	assert_ok(store_job_get(f->st, id, j, &e), &e);
+}
+
+static enum job_status status_of(struct fixture *f, const char *id)
+{
+	struct job j;
+	enum job_status s;
+
+	get(f, id, &j);
+	s = j.status;
+	job_free(&j);
+	return s;
+}
+
+static void set_status(struct fixture *f, const char *id, enum job_status to, int64_t now)
+{
+	struct err e;
+
+	err_init(&e);
+	assert_ok(store_job_set_status(f->st, id, to, NULL, now, &e), &e);
+}
+
+static void test_job_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	struct job in, out;
+	struct err e;
+
+	make_job(&in, "job000000001", "nightly \xc3\xa9val", "team-a", 1700000000123LL);
+	in.client_token = sdup("tok-1");
+	err_init(&e);
+	assert_ok(store_job_insert(f->st, &in, &e), &e);
+	get(f, "job000000001", &out);
+	assert_string_equal(out.id, in.id);
+	assert_string_equal(out.arn, in.arn);
+	assert_string_equal(out.name, in.name);
+	assert_string_equal(out.account, in.account);
+	assert_string_equal(out.model_id, in.model_id);
+	assert_string_equal(out.invocation_type, "Converse");
+	assert_int_equal(out.status, JS_SUBMITTED);
+	assert_string_equal(out.message, in.message);
+	assert_string_equal(out.input_uri, in.input_uri);
+	assert_string_equal(out.output_uri, in.output_uri);
+	assert_string_equal(out.run_key, in.run_key);
+	assert_string_equal(out.client_token, "tok-1");
+	assert_string_equal(out.role_arn, in.role_arn);
+	assert_string_equal(out.tags_json, in.tags_json);
+	assert_true(out.skip_invalid);
+	assert_int_equal(out.timeout_hours, 72);
+	assert_int_equal(out.submit_ms, in.submit_ms);
+	assert_int_equal(out.modified_ms, in.modified_ms);
+	assert_int_equal(out.start_ms, 0);
+	assert_int_equal(out.end_ms, 0);
+	assert_int_equal(out.expire_ms, in.expire_ms);
+	assert_memory_equal(&out.c, &in.c, sizeof(in.c));
+	assert_true(out.price_in == 0.003);
+	assert_true(out.price_out == 0.015);
+	assert_true(out.discount == 0.5);
+	job_free(&out);
+	job_free(&in);
+}
+
+static void test_job_absent_fields(void **state)
+{
+	struct fixture *f = *state;
+	struct job in, out;
+	struct err e;
+
+	/* Optional strings stay absent; account and invocation type get defaults. */
+	job_init(&in);
+	snprintf(in.id, sizeof(in.id), "job000000002");
+	in.arn = sdup("arn:x");
+	in.name = sdup("n");
+	in.model_id = sdup("m");
+	in.input_uri = sdup("in");
+	in.output_uri = sdup("out");
+	in.submit_ms = 5;
+	err_init(&e);
+	assert_ok(store_job_insert(f->st, &in, &e), &e);
+	get(f, "job000000002", &out);
+	assert_string_equal(out.account, "");
+	assert_string_equal(out.invocation_type, "InvokeModel");
+	assert_null(out.message);
+	assert_null(out.run_key);
+	assert_null(out.client_token);
+	assert_null(out.role_arn);
+	assert_null(out.tags_json);
+	assert_false(out.skip_invalid);
+	assert_int_equal(out.timeout_hours, 24);
+	job_free(&out);
+	job_free(&in);
+}
+
+static void test_job_not_found(void **state)
+{
+	struct fixture *f = *state;
+	struct job j;
+	struct err e;
+
+	err_init(&e);
+	job_init(&j);
+	assert_int_equal(store_job_get(f->st, "nosuchjob123", &j, &e), ERR_NOTFOUND);
+	assert_contains(e.msg, "nosuchjob123");
+	assert_int_equal(store_job_set_status(f->st, "nosuchjob123", JS_VALIDATING, NULL, 1, &e),
+			 ERR_NOTFOUND);
+	assert_int_equal(store_job_find_run(f->st, "no-such-run", &j, &e), ERR_NOTFOUND);
+	job_free(&j);
+}
+
+static void test_job_duplicate_id(void **state)
+{
+	struct fixture *f = *state;
+	struct job j;
+	struct err e;
+
+	insert(f, "job000000001", "first", "a", 100);
+	make_job(&j, "job000000001", "second", "b", 200);
+	err_init(&e);
+	assert_int_equal(store_job_insert(f->st, &j, &e), ERR_CONFLICT);
+	assert_contains(e.msg, "job000000001");
+	job_free(&j);
+	/* The first job is untouched. */
+	get(f, "job000000001", &j);
+	assert_string_equal(j.name, "first");
+	job_free(&j);
+}
+
+/* Only a clash of ids is a duplicate: a job missing a required field is a different error. */
+static void test_job_missing_field_is_not_a_duplicate(void **state)
+{
+	struct fixture *f = *state;
+	struct job j;
+	struct err e;
+	int rc;
+
+	make_job(&j, "job000000009", "n", "a", 100);
+	free(j.model_id);
+	j.model_id = NULL;
+	err_init(&e);
+	rc = store_job_insert(f->st, &j, &e);
+	job_free(&j);
+	assert_int_not_equal(rc, 0);
+	assert_int_not_equal(rc, ERR_CONFLICT);
+	assert_null(strstr(e.msg, "already exists"));
+}
+
+static void test_find_run_gives_newest(void **state)
+{
+	struct fixture *f = *state;
+	struct job j;
+	struct err e;
+
+	insert(f, "job0000000aa", "old", "", 100);
+	insert(f, "job0000000bb", "new", "", 300);
+	insert(f, "job0000000cc", "mid", "", 200);
+	err_init(&e);
+	job_init(&j);
+	assert_ok(store_job_find_run(f->st, "run-key-1", &j, &e), &e);
+	assert_string_equal(j.id, "job0000000bb");
+	job_free(&j);
+}
+
+static void test_status_lifecycle(void **state)
+{
+	struct fixture *f = *state;
+	struct job j;
+	struct err e;
+
+	insert(f, "job000000001", "n", "", 1000);
+	set_status(f, "job000000001", JS_VALIDATING, 2000);
+	set_status(f, "job000000001", JS_SCHEDULED, 3000);
+	get(f, "job000000001", &j);
+	assert_int_equal(j.status, JS_SCHEDULED);
+	assert_int_equal(j.start_ms, 0);
+	assert_int_equal(j.end_ms, 0);
+	assert_int_equal(j.modified_ms, 3000);
+	job_free(&j);
+
+	set_status(f, "job000000001", JS_IN_PROGRESS, 4000);
+	get(f, "job000000001", &j);
+	assert_int_equal(j.start_ms, 4000);
+	assert_int_equal(j.end_ms, 0);
+	job_free(&j);
+
+	err_init(&e);
+	assert_ok(store_job_set_status(f->st, "job000000001", JS_COMPLETED, "all done", 5000, &e), &e);
+	get(f, "job000000001", &j);
+	assert_int_equal(j.status, JS_COMPLETED);
+	assert_int_equal(j.start_ms, 4000);
+	assert_int_equal(j.end_ms, 5000);
+	assert_int_equal(j.modified_ms, 5000);
+	assert_string_equal(j.message, "all done");
+	job_free(&j);
+}
+
+static void test_status_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct job j;
+	struct err e;
+
+	insert(f, "job000000001", "n", "", 1000);
+	err_init(&e);
+	/* Submitted cannot jump to Completed or InProgress. */
+	assert_int_equal(store_job_set_status(f->st, "job000000001", JS_COMPLETED, NULL, 2, &e),
+			 ERR_CONFLICT);
+	assert_contains(e.msg, "Submitted");
+	assert_contains(e.msg, "Completed");
+	assert_int_equal(store_job_set_status(f->st, "job000000001", JS_IN_PROGRESS, NULL, 2, &e),
+			 ERR_CONFLICT);
+	assert_int_equal(status_of(f, "job000000001"), JS_SUBMITTED);
+
+	set_status(f, "job000000001", JS_VALIDATING, 10);
+	set_status(f, "job000000001", JS_SCHEDULED, 11);
+	set_status(f, "job000000001", JS_IN_PROGRESS, 12);
+	set_status(f, "job000000001", JS_COMPLETED, 13);
+	err_init(&e);
+	assert_int_equal(store_job_set_status(f->st, "job000000001", JS_IN_PROGRESS, "again", 14, &e),
+			 ERR_CONFLICT);
+	assert_contains(e.msg, "job000000001 is Completed and cannot become InProgress");
+	assert_int_equal(store_job_set_status(f->st, "job000000001", JS_FAILED, NULL, 14, &e),
+			 ERR_CONFLICT);
+	assert_int_equal(store_job_set_status(f->st, "job000000001", JS_STOPPING, NULL, 14, &e),
+			 ERR_CONFLICT);
+	get(f, "job000000001", &j);
+	assert_int_equal(j.status, JS_COMPLETED);
+	assert_int_equal(j.end_ms, 13);
+	assert_int_equal(j.modified_ms, 13);
+	/* A refused change leaves the message alone. */
+	assert_string_equal(j.message, "queued \"first\"");
+	job_free(&j);
+}
+
+static void test_status_terminal_end_times(void **state)
+{
+	struct fixture *f = *state;
+	struct job j;
+
+	/* Every terminal status sets the end time; Stopped can resume and clears it. */
+	insert(f, "jobfailed001", "n", "", 1);
+	set_status(f, "jobfailed001", JS_FAILED, 50);
+	get(f, "jobfailed001", &j);
+	assert_int_equal(j.end_ms, 50);
+	job_free(&j);
+
+	insert(f, "jobexpired01", "n", "", 1);
+	set_status(f, "jobexpired01", JS_EXPIRED, 60);
+	get(f, "jobexpired01", &j);
+	assert_int_equal(j.end_ms, 60);
+	job_free(&j);
+
+	insert(f, "jobstopped01", "n", "", 1);
+	set_status(f, "jobstopped01", JS_VALIDATING, 2);
+	set_status(f, "jobstopped01", JS_SCHEDULED, 3);
+	set_status(f, "jobstopped01", JS_IN_PROGRESS, 4);
+	set_status(f, "jobstopped01", JS_STOPPING, 5);
+	get(f, "jobstopped01", &j);
+	assert_int_equal(j.end_ms, 0);
+	job_free(&j);
+	set_status(f, "jobstopped01", JS_STOPPED, 70);
+	get(f, "jobstopped01", &j);
+	assert_int_equal(j.end_ms, 70);
+	job_free(&j);
+	set_status(f, "jobstopped01", JS_IN_PROGRESS, 80);
+	get(f, "jobstopped01", &j);
+	assert_int_equal(j.status, JS_IN_PROGRESS);
+	assert_int_equal(j.end_ms, 0);
+	/* The first start is kept across the resume. */
+	assert_int_equal(j.start_ms, 4);
+	job_free(&j);
+	set_status(f, "jobstopped01", JS_PARTIALLY_COMPLETED, 90);
+	get(f, "jobstopped01", &j);
+	assert_int_equal(j.end_ms, 90);
+	job_free(&j);
+}
+
+/* make_chunk describes chunk seq of input in covering records [first, first + n). */
+static struct chunk make_chunk(unsigned seq, unsigned input, int64_t first, int64_t n)
+{
+	struct chunk c;
+
+	memset(&c, 0, sizeof(c));
+	c.seq = seq;
+	c.input_idx = input;
+	c.first_record = first;
+	c.nrecords = n;
+	c.start_off = (uint64_t)first * 100 + 3;
+	c.end_off = (uint64_t)(first + n) * 100 + 3;
+	c.first_line = (uint64_t)first + 1;
+	return c;
+}
+
+/* validate_job records n chunks of 10 records in input 0 and total n * 10. */
+static void validate_job(struct fixture *f, const char *id, unsigned n)
+{
+	struct chunk ch[16];
+	struct job_input in;
+	struct err e;
+
+	assert_true(n <= 16);
+	for (unsigned i = 0; i < n; i++)
+		ch[i] = make_chunk(i, 0, (int64_t)i * 10, 10);
+	memset(&in, 0, sizeof(in));
+	in.idx = 0;
+	in.uri = (char *)"file:///in/a.jsonl";
+	in.name = (char *)"a.jsonl";
+	in.size = 12345;
+	snprintf(in.etag, sizeof(in.etag), "1700000000.000000000-12345");
+	in.records = (int64_t)n * 10;
+	err_init(&e);
+	assert_ok(store_job_validated(f->st, id, &in, 1, ch, n, NULL, 0, (int64_t)n * 10, 500, &e),
+		  &e);
+}
+
+static void new_validated_job(struct fixture *f, const char *id, unsigned nchunks)
+{
+	insert(f, id, "n", "", 100);
+	set_status(f, id, JS_VALIDATING, 200);
+	validate_job(f, id, nchunks);
+}
+
+static void test_job_validated_records_everything(void **state)
+{
+	struct fixture *f = *state;
+	struct chunk ch[3] = {make_chunk(0, 0, 0, 256), make_chunk(1, 0, 256, 44),
+			      make_chunk(2, 1, 0, 7)};
+	struct job_input in[2];
+	struct invalid_rec inv[1];
+	struct job_input *gi;
+	struct chunk *gc;
+	size_t n;
+	struct job j;
+	struct err e;
+
+	insert(f, "job000000001", "n", "", 100);
+	set_status(f, "job000000001", JS_VALIDATING, 200);
+	memset(in, 0, sizeof(in));
+	in[0].idx = 0;
+	in[0].uri = (char *)"file:///in/a.jsonl";
+	in[0].name = (char *)"a.jsonl";
+	in[0].size = 30000;
+	snprintf(in[0].etag, sizeof(in[0].etag), "etag-a");
+	in[0].records = 300;
+	in[1].idx = 1;
+	in[1].uri = (char *)"file:///in/b.jsonl";
+	in[1].name = (char *)"b.jsonl";
+	in[1].size = 700;
+	snprintf(in[1].etag, sizeof(in[1].etag), "etag-b");
+	in[1].records = 8;
+	inv[0].input_idx = 1;
+	inv[0].record_idx = 3;
+	inv[0].line_no = 4;
+	inv[0].message = (char *)"b.jsonl:4: recordId: duplicate";
+	err_init(&e);
+	assert_ok(store_job_validated(f->st, "job000000001", in, 2, ch, 3, inv, 1, 308, 300, &e),
+		  &e);
+
+	get(f, "job000000001", &j);
+	assert_int_equal(j.status, JS_SCHEDULED);
+	assert_int_equal(j.c.total, 308);
+	assert_int_equal(j.c.processed, 0);
+	assert_int_equal(j.c.success, 0);
+	assert_int_equal(j.c.input_tokens, 0);
+	assert_int_equal(j.modified_ms, 300);
+	job_free(&j);
+
+	assert_ok(store_inputs_get(f->st, "job000000001", &gi, &n, &e), &e);
+	assert_int_equal(n, 2);
+	assert_int_equal(gi[1].idx, 1);
+	assert_string_equal(gi[1].uri, "file:///in/b.jsonl");
+	assert_string_equal(gi[1].name, "b.jsonl");
+	assert_int_equal(gi[1].size, 700);
+	assert_string_equal(gi[1].etag, "etag-b");
+	assert_int_equal(gi[1].records, 8);
+	assert_string_equal(gi[0].etag, "etag-a");
+	job_inputs_free(gi, n);
+
+	assert_ok(store_chunks_list(f->st, "job000000001", &gc, &n, &e), &e);
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(gc[i].job_id, "job000000001");
+		assert_int_equal(gc[i].seq, ch[i].seq);
+		assert_int_equal(gc[i].input_idx, ch[i].input_idx);
+		assert_int_equal(gc[i].first_record, ch[i].first_record);
+		assert_int_equal(gc[i].nrecords, ch[i].nrecords);
+		assert_int_equal(gc[i].start_off, ch[i].start_off);
+		assert_int_equal(gc[i].end_off, ch[i].end_off);
+		assert_int_equal(gc[i].first_line, ch[i].first_line);
+		assert_int_equal(gc[i].state, CHUNK_PENDING);
+		assert_string_equal(gc[i].lease_owner, "");
+	}
+	free(gc);
+}
+
+static void test_job_validated_replaces(void **state)
+{
+	struct fixture *f = *state;
+	struct invalid_rec inv = {0, 1, 2, (char *)"a.jsonl:2: bad"};
+	struct invalid_rec *gv;
+	struct chunk c, *gc;
+	struct job j;
+	size_t n;
+	struct err e;
+
+	insert(f, "job000000001", "n", "", 100);
+	set_status(f, "job000000001", JS_VALIDATING, 200);
+	c = make_chunk(0, 0, 0, 10);
+	err_init(&e);
+	assert_ok(store_job_validated(f->st, "job000000001", NULL, 0, &c, 1, &inv, 1, 10, 300, &e),
+		  &e);
+	validate_job(f, "job000000001", 4);
+	/* A chunk finishes; then validation runs again (a crash, a resume). */
+	assert_int_equal(store_chunk_lease(f->st, "job000000001", "r1", 1000, 60000, &c, &e), 1);
+	c.c.processed = 10;
+	c.c.success = 10;
+	assert_ok(store_chunk_complete(f->st, &c, "r1", 1001, &e), &e);
+	validate_job(f, "job000000001", 2);
+
+	get(f, "job000000001", &j);
+	assert_int_equal(j.status, JS_SCHEDULED);
+	assert_int_equal(j.c.total, 20);
+	assert_int_equal(j.c.processed, 0);
+	assert_int_equal(j.c.success, 0);
+	job_free(&j);
+	assert_ok(store_chunks_list(f->st, "job000000001", &gc, &n, &e), &e);
+	assert_int_equal(n, 2);
+	assert_int_equal(gc[0].state, CHUNK_PENDING);
+	assert_int_equal(gc[1].first_record, 10);
+	free(gc);
+	assert_ok(store_invalid_list(f->st, "job000000001", 0, 0, 1000, &gv, &n, &e), &e);
+	assert_int_equal(n, 0);
+	invalid_recs_free(gv, n);
+}
+
+static void test_chunk_lease_order(void **state)
+{
+	struct fixture *f = *state;
+	struct chunk c;
+	struct err e;
+
+	new_validated_job(f, "job000000001", 3);
+	err_init(&e);
+	assert_int_equal(store_chunk_lease(f->st, "job000000001", "A", 1000, 500, &c, &e), 1);
+	assert_int_equal(c.seq, 0);
+	assert_int_equal(c.state, CHUNK_LEASED);
+	assert_string_equal(c.lease_owner, "A");
+	assert_int_equal(c.lease_expires_ms, 1500);
+	assert_string_equal(c.job_id, "job000000001");
+	assert_int_equal(c.first_record, 0);
+	assert_int_equal(c.nrecords, 10);
+	assert_int_equal(store_chunk_lease(f->st, "job000000001", "A", 1001, 500, &c, &e), 1);
+	assert_int_equal(c.seq, 1);
+	assert_int_equal(c.first_record, 10);
+	assert_int_equal(store_chunk_lease(f->st, "job000000001", "B", 1002, 500, &c, &e), 1);
+	assert_int_equal(c.seq, 2);
+	assert_string_equal(c.lease_owner, "B");
+	assert_int_equal(store_chunk_lease(f->st, "job000000001", "B", 1003, 500, &c, &e), 0);
+	/* Another job's chunks are separate. */
+	new_validated_job(f, "job000000002", 1);
+	assert_int_equal(store_chunk_lease(f->st, "job000000002", "B", 1004, 500, &c, &e), 1);
+	assert_string_equal(c.job_id, "job000000002");
+	assert_int_equal(c.seq, 0);
+	assert_int_equal(store_chunk_lease(f->st, "nosuchjob123", "B", 1004, 500, &c, &e), 0);
+}
+
+static void test_chunk_lease_expiry(void **state)
+{
+	struct fixture *f = *state;
+	struct chunk a, b, c;
+	struct job j;
+	struct err e;
+
+	new_validated_job(f, "job000000001", 2);
+	err_init(&e);
+	assert_int_equal(store_chunk_lease(f->st, "job000000001", "A", 1000, 100, &a, &e), 1);
+	assert_int_equal(a.seq, 0);
+	/* Before A's lease expires, B gets the next chunk, not A's. */
+	assert_int_equal(store_chunk_lease(f->st, "job000000001", "B", 1050, 100, &b, &e), 1);
+	assert_int_equal(b.seq, 1);
+	assert_int_equal(store_chunk_lease(f->st, "job000000001", "B", 1099, 100, &c, &e), 0);
+	/* After it expires, B takes chunk 0 over. */
+	assert_int_equal(store_chunk_lease(f->st, "job000000001", "B", 1101, 100, &c, &e), 1);
+	assert_int_equal(c.seq, 0);
+	assert_string_equal(c.lease_owner, "B");
+	assert_int_equal(c.lease_expires_ms, 1201);
+
+	/* A comes back late: its results must be dropped. */
+	a.c.processed = 10;
+	a.c.success = 10;
+	assert_int_equal(store_chunk_complete(f->st, &a, "A", 1300, &e), ERR_CONFLICT);
+	assert_contains(e.msg, "no longer leased");
+	get(f, "job000000001", &j);
+	assert_int_equal(j.c.processed, 0);
+	job_free(&j);
+	c.c.processed = 10;
+	c.c.success = 9;
+	c.c.errors = 1;
+	assert_ok(store_chunk_complete(f->st, &c, "B", 1300, &e), &e);
+	get(f, "job000000001", &j);
+	assert_int_equal(j.c.processed, 10);
+	assert_int_equal(j.c.errors, 1);
+	job_free(&j);
+}
+
+static void test_chunk_complete_counts_once(void **state)
+{
+	struct fixture *f = *state;
+	struct chunk c0, c1, *gc;
+	struct job j;
+	size_t n;
+	struct err e;
+
+	new_validated_job(f, "job000000001", 3);
+	err_init(&e);
+	assert_int_equal(store_chunk_lease(f->st, "job000000001", "A", 1000, 60000, &c0, &e), 1);
+	assert_int_equal(store_chunk_lease(f->st, "job000000001", "A", 1000, 60000, &c1, &e), 1);
+	c0.c = (struct job_counts){0, 10, 9, 1, 1000, 200, 3, 2};
+	assert_ok(store_chunk_complete(f->st, &c0, "A", 2000, &e), &e);
+	get(f, "job000000001", &j);
+	assert_int_equal(j.c.total, 30);
+	assert_int_equal(j.c.processed, 10);
+	assert_int_equal(j.c.success, 9);
+	assert_int_equal(j.c.errors, 1);
+	assert_int_equal(j.c.input_tokens, 1000);
+	assert_int_equal(j.c.output_tokens, 200);
+	assert_int_equal(j.c.retries, 3);
+	assert_int_equal(j.c.throttles, 2);
+	assert_int_equal(j.modified_ms, 2000);
+	job_free(&j);
+
+	/* A second completion of the same chunk adds nothing. */
+	assert_int_equal(store_chunk_complete(f->st, &c0, "A", 2001, &e), ERR_CONFLICT);
+	/* Neither does a completion by a runner that does not hold the lease. */
+	c1.c = (struct job_counts){0, 10, 10, 0, 500, 100, 0, 0};
+	assert_int_equal(store_chunk_complete(f->st, &c1, "B", 2002, &e), ERR_CONFLICT);
+	/* Nor one of a chunk nobody leased. */
+	{
+		struct chunk c2 = make_chunk(2, 0, 20, 10);
+
+		snprintf(c2.job_id, sizeof(c2.job_id), "job000000001");
+		c2.c.processed = 10;
+		assert_int_equal(store_chunk_complete(f->st, &c2, "A", 2003, &e), ERR_CONFLICT);
+	}
+	get(f, "job000000001", &j);
+	assert_int_equal(j.c.processed, 10);
+	assert_int_equal(j.c.input_tokens, 1000);
+	assert_int_equal(j.modified_ms, 2000);
+	job_free(&j);
+
+	assert_ok(store_chunk_complete(f->st, &c1, "A", 2004, &e), &e);
+	get(f, "job000000001", &j);
+	assert_int_equal(j.c.processed, 20);
+	assert_int_equal(j.c.success, 19);
+	assert_int_equal(j.c.input_tokens, 1500);
+	assert_int_equal(j.c.output_tokens, 300);
+	job_free(&j);
+
+	assert_ok(store_chunks_list(f->st, "job000000001", &gc, &n, &e), &e);
+	assert_int_equal(n, 3);
+	assert_int_equal(gc[0].state, CHUNK_DONE);
+	assert_string_equal(gc[0].lease_owner, "");
+	assert_int_equal(gc[0].c.processed, 10);
+	assert_int_equal(gc[0].c.errors, 1);
+	assert_int_equal(gc[0].c.input_tokens, 1000);
+	assert_int_equal(gc[0].c.retries, 3);
+	assert_int_equal(gc[1].state, CHUNK_DONE);
+	assert_int_equal(gc[2].state, CHUNK_PENDING);
+	free(gc);
+
+	/* A done chunk is never leased again, even long after. */
+	assert_int_equal(store_chunk_lease(f->st, "job000000001", "C", 9000000, 100, &c0, &e), 1);
+	assert_int_equal(c0.seq, 2);
+	assert_ok(store_chunk_complete(f->st, &c0, "C", 9000001, &e), &e);
+	assert_int_equal(store_chunk_lease(f->st, "job000000001", "C", 99999999, 100, &c0, &e), 0);
+}
+
+static void test_chunks_release(void **state)
+{
+	struct fixture *f = *state;
+	struct chunk c, *gc;
+	size_t n;
+	struct err e;
+
+	new_validated_job(f, "job000000001", 4);
+	err_init(&e);
+	assert_int_equal(store_chunk_lease(f->st, "job000000001", "A", 1000, 60000, &c, &e), 1);
+	assert_int_equal(store_chunk_lease(f->st, "job000000001", "B", 1000, 60000, &c, &e), 1);
+	assert_int_equal(store_chunk_lease(f->st, "job000000001", "A", 1000, 60000, &c, &e), 1);
+	assert_int_equal(c.seq, 2);
+	assert_ok(store_chunk_complete(f->st, &c, "A", 1001, &e), &e);
+
+	assert_ok(store_chunks_release(f->st, "job000000001", "A", &e), &e);
+	assert_ok(store_chunks_list(f->st, "job000000001", &gc, &n, &e), &e);
+	assert_int_equal(gc[0].state, CHUNK_PENDING);
+	assert_string_equal(gc[0].lease_owner, "");
+	assert_int_equal(gc[0].lease_expires_ms, 0);
+	assert_int_equal(gc[1].state, CHUNK_LEASED);
+	assert_string_equal(gc[1].lease_owner, "B");
+	assert_int_equal(gc[2].state, CHUNK_DONE);
+	assert_int_equal(gc[3].state, CHUNK_PENDING);
+	free(gc);
+	/* A released chunk is leased again first, in order. */
+	assert_int_equal(store_chunk_lease(f->st, "job000000001", "C", 1002, 60000, &c, &e), 1);
+	assert_int_equal(c.seq, 0);
+
+	assert_ok(store_chunks_release(f->st, "job000000001", NULL, &e), &e);
+	assert_ok(store_chunks_list(f->st, "job000000001", &gc, &n, &e), &e);
+	assert_int_equal(gc[0].state, CHUNK_PENDING);
+	assert_int_equal(gc[1].state, CHUNK_PENDING);
+	assert_int_equal(gc[2].state, CHUNK_DONE);
+	free(gc);
+}
+
+static void test_invalid_list_range(void **state)
+{
+	struct fixture *f = *state;
+	struct invalid_rec inv[6] = {
+		{0, 0, 1, (char *)"a.jsonl:1: invalid JSON"},
+		{0, 5, 7, (char *)"a.jsonl:7: modelInput: missing"},
+		{0, 9, 11, (char *)"a.jsonl:11: recordId: duplicate"},
+		{0, 10, 12, (char *)"a.jsonl:12: x"},
+		{0, 300, 400, (char *)"a.jsonl:400: y"},
+		{1, 5, 6, (char *)"b.jsonl:6: z"},
+	};
+	struct invalid_rec *v;
+	size_t n;
+	struct err e;
+
+	insert(f, "job000000001", "n", "", 100);
+	err_init(&e);
+	assert_ok(store_job_validated(f->st, "job000000001", NULL, 0, NULL, 0, inv, 6, 400, 1, &e),
+		  &e);
+	assert_ok(store_invalid_list(f->st, "job000000001", 0, 5, 5, &v, &n, &e), &e);
+	assert_int_equal(n, 2);
+	assert_int_equal(v[0].record_idx, 5);
+	assert_int_equal(v[0].line_no, 7);
+	assert_int_equal(v[0].input_idx, 0);
+	assert_string_equal(v[0].message, "a.jsonl:7: modelInput: missing");
+	assert_int_equal(v[1].record_idx, 9);
+	assert_string_equal(v[1].message, "a.jsonl:11: recordId: duplicate");
+	invalid_recs_free(v, n);
+
+	assert_ok(store_invalid_list(f->st, "job000000001", 0, 0, 1000, &v, &n, &e), &e);
+	assert_int_equal(n, 5);
+	for (size_t i = 1; i < n; i++)
+		assert_true(v[i - 1].record_idx < v[i].record_idx);
+	invalid_recs_free(v, n);
+
+	assert_ok(store_invalid_list(f->st, "job000000001", 1, 0, 1000, &v, &n, &e), &e);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].input_idx, 1);
+	assert_string_equal(v[0].message, "b.jsonl:6: z");
+	invalid_recs_free(v, n);
+
+	assert_ok(store_invalid_list(f->st, "job000000001", 0, 11, 289, &v, &n, &e), &e);
+	assert_int_equal(n, 0);
+	invalid_recs_free(v, n);
+	assert_ok(store_invalid_list(f->st, "otherjob0000", 0, 0, 1000, &v, &n, &e), &e);
+	assert_int_equal(n, 0);
+	invalid_recs_free(v, n);
+}
+
+static struct job_filter any(void)
+{
+	struct job_filter fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.status = -1;
+	return fl;
+}
+
+/* list_ids lists with fl and writes the ids, space separated, into out. */
+static void list_ids(struct fixture *f, const struct job_filter *fl, char *out, size_t outsz)
+{
+	struct job *v;
+	size_t n, len = 0;
+	struct err e;
+
+	err_init(&e);
+	assert_ok(store_job_list(f->st, fl, &v, &n, &e), &e);
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(out + len, outsz - len, "%s%s", i ? " " : "", v[i].id);
+	store_jobs_free(v, n);
+}
+
+static void list_fixture(struct fixture *f)
+{
+	struct job j;
+	struct err e;
+
+	insert(f, "j1aaaaaaaaaa", "nightly-eval", "team-a", 1000);
+	insert(f, "j2aaaaaaaaaa", "weekly-report", "team-a", 2000);
+	insert(f, "j3aaaaaaaaaa", "nightly-summaries", "team-b", 2000);
+	insert(f, "j4aaaaaaaaaa", "adhoc", "team-a", 3000);
+	make_job(&j, "j5aaaaaaaaaa", "Nightly-upper", "team-a", 4000);
+	free(j.model_id);
+	j.model_id = sdup("meta.llama3-1-70b-instruct-v1:0");
+	err_init(&e);
+	assert_ok(store_job_insert(f->st, &j, &e), &e);
+	job_free(&j);
+	set_status(f, "j2aaaaaaaaaa", JS_VALIDATING, 5000);
+	set_status(f, "j4aaaaaaaaaa", JS_FAILED, 5000);
+}
+
+static void test_job_list_filters(void **state)
+{
+	struct fixture *f = *state;
+	struct job_filter fl;
+	char ids[256];
+
+	list_fixture(f);
+	fl = any();
+	list_ids(f, &fl, ids, sizeof(ids));
+	/* Newest first; jobs of the same millisecond by id. */
+	assert_string_equal(ids, "j5aaaaaaaaaa j4aaaaaaaaaa j3aaaaaaaaaa j2aaaaaaaaaa j1aaaaaaaaaa");
+
+	fl = any();
+	fl.status = JS_SUBMITTED;
+	list_ids(f, &fl, ids, sizeof(ids));
+	assert_string_equal(ids, "j5aaaaaaaaaa j3aaaaaaaaaa j1aaaaaaaaaa");
+	fl.status = JS_FAILED;
+	list_ids(f, &fl, ids, sizeof(ids));
+	assert_string_equal(ids, "j4aaaaaaaaaa");
+	fl.status = JS_COMPLETED;
+	list_ids(f, &fl, ids, sizeof(ids));
+	assert_string_equal(ids, "");
+
+	fl = any();
+	fl.name_contains = "nightly";
+	list_ids(f, &fl, ids, sizeof(ids));
+	assert_string_equal(ids, "j3aaaaaaaaaa j1aaaaaaaaaa");
+	fl.name_contains = "report";
+	list_ids(f, &fl, ids, sizeof(ids));
+	assert_string_equal(ids, "j2aaaaaaaaaa");
+
+	fl = any();
+	fl.account = "team-b";
+	list_ids(f, &fl, ids, sizeof(ids));
+	assert_string_equal(ids, "j3aaaaaaaaaa");
+	fl.account = "team-c";
+	list_ids(f, &fl, ids, sizeof(ids));
+	assert_string_equal(ids, "");
+
+	fl = any();
+	fl.model_id = "meta.llama3-1-70b-instruct-v1:0";
+	list_ids(f, &fl, ids, sizeof(ids));
+	assert_string_equal(ids, "j5aaaaaaaaaa");
+
+	/* Submit time bounds are exclusive. */
+	fl = any();
+	fl.submit_after_ms = 1000;
+	fl.submit_before_ms = 4000;
+	list_ids(f, &fl, ids, sizeof(ids));
+	assert_string_equal(ids, "j4aaaaaaaaaa j3aaaaaaaaaa j2aaaaaaaaaa");
+	fl.submit_after_ms = 999;
+	fl.submit_before_ms = 2001;
+	list_ids(f, &fl, ids, sizeof(ids));
+	assert_string_equal(ids, "j3aaaaaaaaaa j2aaaaaaaaaa j1aaaaaaaaaa");
+
+	/* Filters combine. */
+	fl = any();
+	fl.account = "team-a";
+	fl.status = JS_SUBMITTED;
+	fl.submit_before_ms = 4000;
+	list_ids(f, &fl, ids, sizeof(ids));
+	assert_string_equal(ids, "j1aaaaaaaaaa");
+}
+
+static void test_job_list_order_and_pages(void **state)
+{
+	struct fixture *f = *state;
+	struct job_filter fl;
+	char ids[256], all[256];
+	struct job *v;
+	size_t n, len;
+	struct err e;
+
+	list_fixture(f);
+	fl = any();
+	fl.ascending = 1;
+	list_ids(f, &fl, ids, sizeof(ids));
+	assert_string_equal(ids, "j1aaaaaaaaaa j2aaaaaaaaaa j3aaaaaaaaaa j4aaaaaaaaaa j5aaaaaaaaaa");
+
+	fl.limit = 2;
+	list_ids(f, &fl, ids, sizeof(ids));
+	assert_string_equal(ids, "j1aaaaaaaaaa j2aaaaaaaaaa");
+
+	/* Pages of 2 in both orders, through the two jobs that share a millisecond. */
+	for (int asc = 0; asc <= 1; asc++) {
+		char after[16] = "";
+
+		fl = any();
+		fl.ascending = asc;
+		fl.limit = 2;
+		len = 0;
+		all[0] = '\0';
+		for (int pages = 0; pages < 10; pages++) {
+			fl.after_id = after[0] ? after : NULL;
+			err_init(&e);
+			assert_ok(store_job_list(f->st, &fl, &v, &n, &e), &e);
+			assert_true(n <= 2);
+			for (size_t i = 0; i < n; i++)
+				len += (size_t)snprintf(all + len, sizeof(all) - len, "%s%s",
+							len ? " " : "", v[i].id);
+			if (n)
+				snprintf(after, sizeof(after), "%s", v[n - 1].id);
+			store_jobs_free(v, n);
+			if (n < 2)
+				break;
+		}
+		if (asc)
+			assert_string_equal(all, "j1aaaaaaaaaa j2aaaaaaaaaa j3aaaaaaaaaa j4aaaaaaaaaa "
+						 "j5aaaaaaaaaa");
+		else
+			assert_string_equal(all, "j5aaaaaaaaaa j4aaaaaaaaaa j3aaaaaaaaaa j2aaaaaaaaaa "
+						 "j1aaaaaaaaaa");
+	}
+
+	/* Continuing after the last job gives nothing. */
+	fl = any();
+	fl.after_id = "j1aaaaaaaaaa";
+	list_ids(f, &fl, ids, sizeof(ids));
+	assert_string_equal(ids, "");
+	fl.after_id = "j3aaaaaaaaaa";
+	list_ids(f, &fl, ids, sizeof(ids));
+	assert_string_equal(ids, "j2aaaaaaaaaa j1aaaaaaaaaa");
+}
+
+static void test_reopen_keeps_everything(void **state)
+{
+	struct fixture *f = *state;
+	struct chunk c, *gc;
+	struct job_input *gi;
+	struct job j;
+	size_t n;
+	struct err e;
+
+	new_validated_job(f, "job000000001", 3);
+	err_init(&e);
+	assert_int_equal(store_chunk_lease(f->st, "job000000001", "A", 1000, 60000, &c, &e), 1);
+	c.c.processed = 10;
+	c.c.output_tokens = 77;
+	assert_ok(store_chunk_complete(f->st, &c, "A", 1001, &e), &e);
+	assert_int_equal(store_chunk_lease(f->st, "job000000001", "A", 1002, 60000, &c, &e), 1);
+
+	for (int round = 0; round < 2; round++) {
+		store_close(f->st);
+		f->st = NULL;
+		assert_ok(store_open(f->url, &f->st, &e), &e);
+		get(f, "job000000001", &j);
+		assert_int_equal(j.status, JS_SCHEDULED);
+		assert_int_equal(j.c.total, 30);
+		assert_int_equal(j.c.processed, 10);
+		assert_int_equal(j.c.output_tokens, 77);
+		assert_string_equal(j.tags_json, "[{\"key\":\"team\",\"value\":\"a\"}]");
+		job_free(&j);
+		assert_ok(store_chunks_list(f->st, "job000000001", &gc, &n, &e), &e);
+		assert_int_equal(n, 3);
+		assert_int_equal(gc[0].state, CHUNK_DONE);
+		assert_int_equal(gc[1].state, CHUNK_LEASED);
+		assert_string_equal(gc[1].lease_owner, "A");
+		assert_int_equal(gc[1].lease_expires_ms, 61002);
+		assert_int_equal(gc[2].state, CHUNK_PENDING);
+		free(gc);
+		assert_ok(store_inputs_get(f->st, "job000000001", &gi, &n, &e), &e);
+		assert_int_equal(n, 1);
+		assert_string_equal(gi[0].name, "a.jsonl");
+		job_inputs_free(gi, n);
+	}
+	/* A bare path opens the same database. */
+	store_close(f->st);
+	f->st = NULL;
+	assert_ok(store_open(f->db, &f->st, &e), &e);
+	assert_int_equal(status_of(f, "job000000001"), JS_SCHEDULED);
+}
+
+/* user_version reads or (when set >= 0) writes the schema version of the fixture's database. */
+static int user_version(struct fixture *f, int set)
+{
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	char sql[64];
+	int v = -1;
+
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	if (set >= 0) {
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", set);
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	}
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		v = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return v;
+}
+
+static void test_schema_versions(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = NULL;
+	struct err e;
+	int v;
+
+	v = user_version(f, -1);
+	assert_true(v >= 1);
+	store_close(f->st);
+	f->st = NULL;
+	err_init(&e);
+	assert_ok(store_open(f->url, &f->st, &e), &e);
+	assert_int_equal(user_version(f, -1), v);
+	store_close(f->st);
+	f->st = NULL;
+
+	/* A database from a newer barge is refused, not damaged. */
+	user_version(f, v + 1);
+	assert_int_equal(store_open(f->url, &st, &e), ERR_CONFIG);
+	assert_null(st);
+	assert_contains(e.msg, "newer");
+	assert_int_equal(user_version(f, v), v);
+	assert_ok(store_open(f->url, &f->st, &e), &e);
+}
+
+static void test_open_errors(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = NULL;
+	struct err e;
+	char url[200];
+
+	err_init(&e);
+	assert_int_equal(store_open("redis://localhost/0", &st, &e), ERR_CONFIG);
+	assert_null(st);
+	assert_contains(e.msg, "redis://localhost/0");
+	assert_int_equal(store_open("postgres://db/barge", &st, &e), ERR_CONFIG);
+	assert_null(st);
+	snprintf(url, sizeof(url), "sqlite:%s/no/such/dir/x.db", f->dir);
+	assert_int_equal(store_open(url, &st, &e), ERR_IO);
+	assert_null(st);
+	assert_contains(e.msg, "x.db");
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_job_round_trip),
+		T(test_job_absent_fields),
+		T(test_job_not_found),
+		T(test_job_duplicate_id),
+		T(test_job_missing_field_is_not_a_duplicate),
+		T(test_find_run_gives_newest),
+		T(test_status_lifecycle),
+		T(test_status_refused),
+		T(test_status_terminal_end_times),
+		T(test_job_validated_records_everything),
+		T(test_job_validated_replaces),
+		T(test_chunk_lease_order),
+		T(test_chunk_lease_expiry),
+		T(test_chunk_complete_counts_once),
+		T(test_chunks_release),
+		T(test_invalid_list_range),
+		T(test_job_list_filters),
+		T(test_job_list_order_and_pages),
+		T(test_reopen_keeps_everything),
+		T(test_schema_versions),
+		T(test_open_errors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
