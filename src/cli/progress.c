@@ -44,27 +44,30 @@ void progress_update(void *ud, const struct run_progress *rp)
 	if (!p->enabled || now - p->last_ms < p->interval_ms)
 		return;
 	p->last_ms = now;
-	rate = secs > 0 ? (double)rp->done / secs : 0;
-	tokrate = secs > 0 ? (double)(rp->input_tokens + rp->output_tokens) / secs : 0;
-	eta = rate > 0 ? (double)(rp->total - rp->done) / rate : -1;
-	cli_fmt_int(done, sizeof(done), rp->done);
-	cli_fmt_int(total, sizeof(total), rp->total);
+	/* Rates count this run's work only, so that a resume's ETA is right. */
+	rate = secs > 0 ? (double)(rp->c.processed - rp->base.processed) / secs : 0;
+	tokrate = secs > 0 ? (double)(rp->c.input_tokens + rp->c.output_tokens -
+				       rp->base.input_tokens - rp->base.output_tokens) / secs
+			   : 0;
+	eta = rate > 0 ? (double)(rp->c.total - rp->c.processed) / rate : -1;
+	cli_fmt_int(done, sizeof(done), rp->c.processed);
+	cli_fmt_int(total, sizeof(total), rp->c.total);
 	fmt_eta(etas, sizeof(etas), eta);
 	if (p->tty) {
 		char bar[31];
-		int fill = rp->total > 0 ? (int)(30.0 * (double)rp->done / (double)rp->total) : 0;
+		int fill = rp->c.total > 0 ? (int)(30.0 * (double)rp->c.processed / (double)rp->c.total) : 0;
 
 		for (int i = 0; i < 30; i++)
 			bar[i] = i < fill ? '#' : '.';
 		bar[30] = '\0';
 		fprintf(stderr, "\r\033[K[%s] %s/%s records  %lld errors  %.0f rec/s  %.0f tok/s  ETA %s",
-			bar, done, total, (long long)rp->errors, rate, tokrate, etas);
+			bar, done, total, (long long)rp->c.errors, rate, tokrate, etas);
 		p->drawn = true;
 	} else {
 		fprintf(stderr,
 			"progress: %s/%s records, %lld errors, %.0f records/s, %.0f tokens/s, %lld in "
 			"flight, ETA %s\n",
-			done, total, (long long)rp->errors, rate, tokrate, (long long)rp->in_flight, etas);
+			done, total, (long long)rp->c.errors, rate, tokrate, (long long)rp->in_flight, etas);
 	}
 	fflush(stderr);
 }

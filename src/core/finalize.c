@@ -80,15 +80,7 @@ static int copy_journaled(struct objects *obj, const struct job *j,
 			result_put_line(&line, l.data, l.len, j->id, in->idx, c->first_record + k, r);
 			if ((rc = obj_writer_write(w, line.data, line.len, e)))
 				break;
-			shown->processed++;
-			if (r->ok)
-				shown->success++;
-			else
-				shown->errors++;
-			shown->input_tokens += r->input_tokens;
-			shown->output_tokens += r->output_tokens;
-			shown->retries += r->retries;
-			shown->throttles += r->throttles;
+			result_count(shown, r);
 		}
 		k++;
 	}

@@ -17,6 +17,19 @@ void result_clear(struct result *r)
 	memset(r, 0, sizeof(*r));
 }
 
+void result_count(struct job_counts *c, const struct result *r)
+{
+	c->processed++;
+	if (r->ok)
+		c->success++;
+	else
+		c->errors++;
+	c->input_tokens += r->input_tokens;
+	c->output_tokens += r->output_tokens;
+	c->retries += r->retries;
+	c->throttles += r->throttles;
+}
+
 struct spans {
 	const char *id, *mi;
 	size_t id_len, mi_len;

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/job.h"
 #include "util/buf.h"
 #include "util/err.h"
 
@@ -26,6 +27,9 @@ struct result {
 };
 
 void result_clear(struct result *r);
+
+/* result_count adds a finished record's result to counts c. */
+void result_count(struct job_counts *c, const struct result *r);
 
 /*
  * result_put_line appends the output line of a record (with its newline) to

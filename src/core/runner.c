@@ -214,19 +214,8 @@ static void complete_chunk(struct runner *R, struct run_chunk *ch)
 	int rc;
 
 	ch->meta.c = (struct job_counts){0};
-	for (int64_t i = 0; i < ch->meta.nrecords; i++) {
-		const struct result *r = &ch->slots[i].res;
-
-		ch->meta.c.processed++;
-		if (r->ok)
-			ch->meta.c.success++;
-		else
-			ch->meta.c.errors++;
-		ch->meta.c.input_tokens += r->input_tokens;
-		ch->meta.c.output_tokens += r->output_tokens;
-		ch->meta.c.retries += r->retries;
-		ch->meta.c.throttles += r->throttles;
-	}
+	for (int64_t i = 0; i < ch->meta.nrecords; i++)
+		result_count(&ch->meta.c, &ch->slots[i].res);
 	if (ch->journal && fflush(ch->journal) != 0)
 		log_warn("journal %s: %s", ch->journal_path, strerror(errno));
 	rc = write_part(R, ch, &e);
@@ -276,15 +265,7 @@ static void finish_slot(struct runner *R, struct run_chunk *ch, struct slot *s)
 
 	s->res.done = true;
 	ch->done++;
-	R->prog.done++;
-	if (s->res.ok)
-		R->prog.success++;
-	else
-		R->prog.errors++;
-	R->prog.input_tokens += s->res.input_tokens;
-	R->prog.output_tokens += s->res.output_tokens;
-	R->prog.retries += s->res.retries;
-	R->prog.throttles += s->res.throttles;
+	result_count(&R->prog.c, &s->res);
 	if (ch->journal) {
 		buf_reset(&R->line);
 		result_put_journal(&R->line, k, &s->res);
@@ -411,15 +392,7 @@ static int open_chunk(struct runner *R, struct err *e)
 		if (!r->done)
 			continue;
 		ch->done++;
-		R->prog.done++;
-		if (r->ok)
-			R->prog.success++;
-		else
-			R->prog.errors++;
-		R->prog.input_tokens += r->input_tokens;
-		R->prog.output_tokens += r->output_tokens;
-		R->prog.retries += r->retries;
-		R->prog.throttles += r->throttles;
+		result_count(&R->prog.c, r);
 	}
 	snprintf(dir, sizeof(dir), "%s/%s", o->journal_dir, R->job->id);
 	if (mkdirs(dir) < 0 || !(ch->journal = fopen(ch->journal_path, "a"))) {
@@ -629,14 +602,8 @@ int runner_run(const struct runner_opts *o, struct job *j, struct err *e)
 	if (rc)
 		goto out;
 	/* Chunks finished in earlier runs count from the start. */
-	R.prog.total = j->c.total;
-	R.prog.done = base.processed;
-	R.prog.success = base.success;
-	R.prog.errors = base.errors;
-	R.prog.input_tokens = base.input_tokens;
-	R.prog.output_tokens = base.output_tokens;
-	R.prog.retries = base.retries;
-	R.prog.throttles = base.throttles;
+	R.prog.c = base;
+	R.prog.base = base;
 	for (;;) {
 		int64_t now;
 

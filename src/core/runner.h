@@ -12,15 +12,10 @@
 #include "store/store.h"
 #include "util/config.h"
 
+/* What a running job reports: its counts so far, including journaled records. */
 struct run_progress {
-	int64_t total;
-	int64_t done;
-	int64_t success;
-	int64_t errors;
-	int64_t input_tokens;
-	int64_t output_tokens;
-	int64_t retries;
-	int64_t throttles;
+	struct job_counts c; /* c.processed counts records done */
+	struct job_counts base; /* what earlier runs had done */
 	int64_t in_flight;
 	int64_t elapsed_ms;
 };

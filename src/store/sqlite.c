@@ -494,14 +494,86 @@ out:
 	return rc;
 }
 
+/*
+ * collect steps q to its end and reads every row with read into a new array
+ * of elements of size bytes (the caller frees it with release, also when
+ * this fails). Listing is capped so that a runaway query cannot exhaust
+ * memory.
+ */
+#define COLLECT_MAX 10000000
+
+static int collect(struct sqlite_store *s, sqlite3_stmt *q, size_t size,
+		   void (*read)(sqlite3_stmt *q, void *elem), void **out, size_t *n,
+		   const char *what, struct err *e)
+{
+	char *v = NULL;
+	size_t cnt = 0, cap = 0;
+	int r;
+
+	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			char *nv;
+
+			if (ncap > COLLECT_MAX || !(nv = realloc(v, ncap * size))) {
+				*out = v;
+				*n = cnt;
+				return err_set(e, ERR_NOMEM, "out of memory reading %s", what);
+			}
+			v = nv;
+			cap = ncap;
+		}
+		read(q, v + cnt * size);
+		cnt++;
+	}
+	*out = v;
+	*n = cnt;
+	if (r != SQLITE_DONE)
+		return db_err(s, e, what);
+	return 0;
+}
+
+static void read_job_row(sqlite3_stmt *q, void *elem)
+{
+	read_job(q, elem);
+}
+
+static void read_chunk_row(sqlite3_stmt *q, void *elem)
+{
+	read_chunk(q, elem);
+}
+
+static void read_input_row(sqlite3_stmt *q, void *elem)
+{
+	struct job_input *in = elem;
+	const unsigned char *etag = sqlite3_column_text(q, 4);
+
+	memset(in, 0, sizeof(*in));
+	in->idx = (unsigned)sqlite3_column_int(q, 0);
+	in->uri = col_dup(q, 1);
+	in->name = col_dup(q, 2);
+	in->size = (uint64_t)sqlite3_column_int64(q, 3);
+	snprintf(in->etag, sizeof(in->etag), "%s", etag ? (const char *)etag : "");
+	in->records = sqlite3_column_int64(q, 5);
+}
+
+static void read_invalid_row(sqlite3_stmt *q, void *elem)
+{
+	struct invalid_rec *iv = elem;
+
+	iv->input_idx = (unsigned)sqlite3_column_int(q, 0);
+	iv->record_idx = sqlite3_column_int64(q, 1);
+	iv->line_no = (uint64_t)sqlite3_column_int64(q, 2);
+	iv->message = col_dup(q, 3);
+}
+
 static int sq_job_list(struct store *st, const struct job_filter *f, struct job **out,
 		       size_t *n, struct err *e)
 {
 	struct sqlite_store *s = S(st);
 	sqlite3_stmt *q = NULL;
-	struct job *v = NULL;
-	size_t cnt = 0, cap = 0;
-	int rc, r;
+	void *v = NULL;
+	int rc;
 	char sql[1024];
 
 	*out = NULL;
@@ -521,41 +593,26 @@ static int sq_job_list(struct store *st, const struct job_filter *f, struct job 
 		 f->ascending ? ">" : "<", f->ascending ? "ASC" : "DESC",
 		 f->ascending ? "ASC" : "DESC");
 	pthread_mutex_lock(&s->lock);
-	if ((rc = prep(s, sql, &q, e)))
-		goto out;
-	bind_text(q, 1, f->account);
-	sqlite3_bind_int(q, 2, f->status);
-	bind_text(q, 3, f->name_contains);
-	sqlite3_bind_int64(q, 4, f->submit_after_ms);
-	sqlite3_bind_int64(q, 5, f->submit_before_ms);
-	bind_text(q, 6, f->model_id);
-	bind_text(q, 7, f->after_id);
-	sqlite3_bind_int64(q, 8, f->limit ? (sqlite3_int64)f->limit : -1);
-	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			struct job *nv = realloc(v, ncap * sizeof(*nv));
-
-			if (!nv) {
-				rc = err_set(e, ERR_NOMEM, "out of memory");
-				goto out;
-			}
-			v = nv;
-			cap = ncap;
-		}
-		read_job(q, &v[cnt++]);
+	rc = prep(s, sql, &q, e);
+	if (!rc) {
+		bind_text(q, 1, f->account);
+		sqlite3_bind_int(q, 2, f->status);
+		bind_text(q, 3, f->name_contains);
+		sqlite3_bind_int64(q, 4, f->submit_after_ms);
+		sqlite3_bind_int64(q, 5, f->submit_before_ms);
+		bind_text(q, 6, f->model_id);
+		bind_text(q, 7, f->after_id);
+		sqlite3_bind_int64(q, 8, f->limit ? (sqlite3_int64)f->limit : -1);
+		rc = collect(s, q, sizeof(struct job), read_job_row, &v, n, "jobs", e);
 	}
-	if (r != SQLITE_DONE)
-		rc = db_err(s, e, "list jobs");
-out:
 	sqlite3_finalize(q);
 	pthread_mutex_unlock(&s->lock);
 	if (rc) {
-		store_jobs_free(v, cnt);
+		store_jobs_free(v, *n);
+		*n = 0;
 		return rc;
 	}
 	*out = v;
-	*n = cnt;
 	return 0;
 }
 
@@ -564,47 +621,26 @@ static int sq_inputs_get(struct store *st, const char *job_id, struct job_input 
 {
 	struct sqlite_store *s = S(st);
 	sqlite3_stmt *q = NULL;
-	struct job_input *v = NULL;
-	size_t cnt = 0;
-	int rc, r;
+	void *v = NULL;
+	int rc;
 
 	*out = NULL;
 	*n = 0;
 	pthread_mutex_lock(&s->lock);
-	if ((rc = prep(s, "SELECT idx, uri, name, size, etag, records FROM job_inputs"
-			  " WHERE job_id = ? ORDER BY idx", &q, e)))
-		goto out;
-	bind_text(q, 1, job_id);
-	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
-		struct job_input *nv = realloc(v, (cnt + 1) * sizeof(*nv));
-		const unsigned char *etag;
-
-		if (!nv) {
-			rc = err_set(e, ERR_NOMEM, "out of memory");
-			goto out;
-		}
-		v = nv;
-		memset(&v[cnt], 0, sizeof(v[cnt]));
-		v[cnt].idx = (unsigned)sqlite3_column_int(q, 0);
-		v[cnt].uri = col_dup(q, 1);
-		v[cnt].name = col_dup(q, 2);
-		v[cnt].size = (uint64_t)sqlite3_column_int64(q, 3);
-		etag = sqlite3_column_text(q, 4);
-		snprintf(v[cnt].etag, sizeof(v[cnt].etag), "%s", etag ? (const char *)etag : "");
-		v[cnt].records = sqlite3_column_int64(q, 5);
-		cnt++;
+	rc = prep(s, "SELECT idx, uri, name, size, etag, records FROM job_inputs"
+		     " WHERE job_id = ? ORDER BY idx", &q, e);
+	if (!rc) {
+		bind_text(q, 1, job_id);
+		rc = collect(s, q, sizeof(struct job_input), read_input_row, &v, n, "inputs", e);
 	}
-	if (r != SQLITE_DONE)
-		rc = db_err(s, e, "read inputs");
-out:
 	sqlite3_finalize(q);
 	pthread_mutex_unlock(&s->lock);
 	if (rc) {
-		job_inputs_free(v, cnt);
+		job_inputs_free(v, *n);
+		*n = 0;
 		return rc;
 	}
 	*out = v;
-	*n = cnt;
 	return 0;
 }
 
@@ -613,41 +649,25 @@ static int sq_chunks_list(struct store *st, const char *job_id, struct chunk **o
 {
 	struct sqlite_store *s = S(st);
 	sqlite3_stmt *q = NULL;
-	struct chunk *v = NULL;
-	size_t cnt = 0, cap = 0;
-	int rc, r;
+	void *v = NULL;
+	int rc;
 
 	*out = NULL;
 	*n = 0;
 	pthread_mutex_lock(&s->lock);
-	if ((rc = prep(s, "SELECT " CHUNK_COLS " FROM chunks WHERE job_id = ? ORDER BY seq", &q, e)))
-		goto out;
-	bind_text(q, 1, job_id);
-	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			struct chunk *nv = realloc(v, ncap * sizeof(*nv));
-
-			if (!nv) {
-				rc = err_set(e, ERR_NOMEM, "out of memory");
-				goto out;
-			}
-			v = nv;
-			cap = ncap;
-		}
-		read_chunk(q, &v[cnt++]);
+	rc = prep(s, "SELECT " CHUNK_COLS " FROM chunks WHERE job_id = ? ORDER BY seq", &q, e);
+	if (!rc) {
+		bind_text(q, 1, job_id);
+		rc = collect(s, q, sizeof(struct chunk), read_chunk_row, &v, n, "chunks", e);
 	}
-	if (r != SQLITE_DONE)
-		rc = db_err(s, e, "read chunks");
-out:
 	sqlite3_finalize(q);
 	pthread_mutex_unlock(&s->lock);
 	if (rc) {
 		free(v);
+		*n = 0;
 		return rc;
 	}
 	*out = v;
-	*n = cnt;
 	return 0;
 }
 
@@ -657,50 +677,31 @@ static int sq_invalid_list(struct store *st, const char *job_id, unsigned input_
 {
 	struct sqlite_store *s = S(st);
 	sqlite3_stmt *q = NULL;
-	struct invalid_rec *v = NULL;
-	size_t cnt = 0, cap = 0;
-	int rc, r;
+	void *v = NULL;
+	int rc;
 
 	*out = NULL;
 	*n = 0;
 	pthread_mutex_lock(&s->lock);
-	if ((rc = prep(s, "SELECT record_idx, line_no, message FROM invalid_records"
-			  " WHERE job_id = ? AND input_idx = ? AND record_idx >= ? AND record_idx < ?"
-			  " ORDER BY record_idx", &q, e)))
-		goto out;
-	bind_text(q, 1, job_id);
-	sqlite3_bind_int(q, 2, (int)input_idx);
-	sqlite3_bind_int64(q, 3, first_record);
-	sqlite3_bind_int64(q, 4, first_record + nrecords);
-	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			struct invalid_rec *nv = realloc(v, ncap * sizeof(*nv));
-
-			if (!nv) {
-				rc = err_set(e, ERR_NOMEM, "out of memory");
-				goto out;
-			}
-			v = nv;
-			cap = ncap;
-		}
-		v[cnt].input_idx = input_idx;
-		v[cnt].record_idx = sqlite3_column_int64(q, 0);
-		v[cnt].line_no = (uint64_t)sqlite3_column_int64(q, 1);
-		v[cnt].message = col_dup(q, 2);
-		cnt++;
+	rc = prep(s, "SELECT input_idx, record_idx, line_no, message FROM invalid_records"
+		     " WHERE job_id = ? AND input_idx = ? AND record_idx >= ? AND record_idx < ?"
+		     " ORDER BY record_idx", &q, e);
+	if (!rc) {
+		bind_text(q, 1, job_id);
+		sqlite3_bind_int(q, 2, (int)input_idx);
+		sqlite3_bind_int64(q, 3, first_record);
+		sqlite3_bind_int64(q, 4, first_record + nrecords);
+		rc = collect(s, q, sizeof(struct invalid_rec), read_invalid_row, &v, n,
+			     "invalid records", e);
 	}
-	if (r != SQLITE_DONE)
-		rc = db_err(s, e, "read invalid records");
-out:
 	sqlite3_finalize(q);
 	pthread_mutex_unlock(&s->lock);
 	if (rc) {
-		invalid_recs_free(v, cnt);
+		invalid_recs_free(v, *n);
+		*n = 0;
 		return rc;
 	}
 	*out = v;
-	*n = cnt;
 	return 0;
 }
 
