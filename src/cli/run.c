@@ -598,7 +598,7 @@ static int run_job(struct ctx *x)
 	struct err e;
 	int rc;
 
-	x->eng = engine_new(&e);
+	x->eng = engine_new(NULL, &e);
 	if (!x->eng) {
 		fprintf(stderr, "barge run: %s\n", e.msg);
 		return EXIT_FAILED;

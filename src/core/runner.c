@@ -4,6 +4,7 @@
 #include "core/record.h"
 #include "core/result.h"
 #include "core/validate.h"
+#include "engine/limiter.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/time.h"
@@ -497,9 +498,16 @@ static void dispatch_line(struct runner *R, struct run_chunk *ch, int64_t k,
 /* fill keeps enough records queued to keep the backend busy. */
 static int fill(struct runner *R, struct err *e)
 {
-	int64_t window = (int64_t)R->be->limit * 2;
+	struct limiter_state ls;
+	int64_t window;
 	int rc;
 
+	/*
+	 * Twice the backend's current limit keeps a request ready for every
+	 * slot that frees, without reading far ahead of what can be sent.
+	 */
+	limiter_state(R->be->lim, &ls);
+	window = (int64_t)ls.limit * 2;
 	if (window < 32)
 		window = 32;
 	while (!R->failed && R->outstanding < window &&

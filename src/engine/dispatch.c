@@ -1,16 +1,19 @@
 /* dispatch.c - the engine loop: queues, attempts, timeouts, retries, timers. */
 #define _GNU_SOURCE
 #include "engine/engine.h"
+#include "engine/limiter.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/time.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define ENGINE_MAX_BACKENDS 64
@@ -31,8 +34,15 @@ struct engine {
 	struct call_list backoff; /* waiting before a retry */
 	size_t pending;
 	int wake[2];
+	int epfd;
+	CURLM *multi;
+	struct timer curl_timer;  /* when libcurl wants to be called back */
+	struct limiter_set *limits;
+	bool own_limits;
 	int64_t now;
 };
+
+#define ENGINE_EVENTS 256
 
 static void list_push(struct call_list *l, struct call *c)
 {
@@ -180,21 +190,147 @@ static size_t run_timers(struct engine *eng)
 
 /* ---- calls ---- */
 
-struct engine *engine_new(struct err *e)
+/* ---- libcurl: sockets in our epoll set, its timeout in our timer heap ---- */
+
+static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+	struct engine *eng = userp;
+	struct epoll_event ev = {0};
+
+	(void)easy;
+	if (what == CURL_POLL_REMOVE) {
+		epoll_ctl(eng->epfd, EPOLL_CTL_DEL, fd, NULL);
+		curl_multi_assign(eng->multi, fd, NULL);
+		return 0;
+	}
+	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+	ev.data.fd = fd;
+	if (socketp) {
+		epoll_ctl(eng->epfd, EPOLL_CTL_MOD, fd, &ev);
+	} else {
+		if (epoll_ctl(eng->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 && errno == EEXIST)
+			epoll_ctl(eng->epfd, EPOLL_CTL_MOD, fd, &ev);
+		/* Any non-NULL marker says the socket is in the set. */
+		curl_multi_assign(eng->multi, fd, eng);
+	}
+	return 0;
+}
+
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct engine *eng = userp;
+
+	(void)multi;
+	if (timeout_ms < 0)
+		engine_timer_cancel(eng, &eng->curl_timer);
+	else
+		engine_timer_add(eng, &eng->curl_timer, time_mono_ms() + timeout_ms);
+	return 0;
+}
+
+/* curl_finished hands every finished transfer to its driver. */
+static void curl_finished(struct engine *eng)
+{
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(eng->multi, &left))) {
+		struct curl_xfer *x = NULL;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+		if (x)
+			x->done(x, (int)m->data.result);
+	}
+}
+
+static void on_curl_timeout(struct timer *t)
+{
+	struct engine *eng = (struct engine *)((char *)t - offsetof(struct engine, curl_timer));
+	int running;
+
+	curl_multi_socket_action(eng->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	curl_finished(eng);
+}
+
+void *engine_curl_multi(struct engine *eng)
+{
+	return eng->multi;
+}
+
+/*
+ * raise_nofile lifts the soft limit on open files to the hard limit once,
+ * because every request in flight holds a socket.
+ */
+static void raise_nofile(void)
+{
+	static int done;
+	struct rlimit rl;
+
+	if (done)
+		return;
+	done = 1;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+struct engine *engine_new(struct limiter_set *limits, struct err *e)
 {
 	struct engine *eng = calloc(1, sizeof(*eng));
+	struct epoll_event ev = {0};
 
 	if (!eng) {
 		err_set(e, ERR_NOMEM, "out of memory");
 		return NULL;
 	}
-	if (pipe2(eng->wake, O_NONBLOCK | O_CLOEXEC) < 0) {
-		err_set(e, ERR_IO, "cannot create the engine's wake pipe: %s", strerror(errno));
-		free(eng);
-		return NULL;
+	eng->wake[0] = eng->wake[1] = eng->epfd = -1;
+	raise_nofile();
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	eng->limits = limits;
+	if (!limits) {
+		eng->limits = limiter_set_new();
+		eng->own_limits = true;
 	}
+	if (!eng->limits) {
+		err_set(e, ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	if (pipe2(eng->wake, O_NONBLOCK | O_CLOEXEC) < 0 ||
+	    (eng->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+		err_set(e, ERR_IO, "cannot create the engine's event loop: %s", strerror(errno));
+		goto fail;
+	}
+	ev.events = EPOLLIN;
+	ev.data.fd = eng->wake[0];
+	epoll_ctl(eng->epfd, EPOLL_CTL_ADD, eng->wake[0], &ev);
+	eng->multi = curl_multi_init();
+	if (!eng->multi) {
+		err_set(e, ERR_NOMEM, "cannot create a libcurl multi handle");
+		goto fail;
+	}
+	curl_multi_setopt(eng->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+	curl_multi_setopt(eng->multi, CURLMOPT_SOCKETDATA, eng);
+	curl_multi_setopt(eng->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+	curl_multi_setopt(eng->multi, CURLMOPT_TIMERDATA, eng);
+	/* HTTP/2 multiplexes requests on one connection where a backend offers it. */
+	curl_multi_setopt(eng->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+	engine_timer_init(&eng->curl_timer, on_curl_timeout);
 	eng->now = time_mono_ms();
 	return eng;
+fail:
+	if (eng->own_limits)
+		limiter_set_free(eng->limits);
+	if (eng->wake[0] >= 0) {
+		close(eng->wake[0]);
+		close(eng->wake[1]);
+	}
+	if (eng->epfd >= 0)
+		close(eng->epfd);
+	free(eng);
+	return NULL;
 }
 
 void engine_free(struct engine *eng)
@@ -209,10 +345,24 @@ void engine_free(struct engine *eng)
 			b->drv->close(b);
 		free(b);
 	}
+	curl_multi_cleanup(eng->multi);
 	close(eng->wake[0]);
 	close(eng->wake[1]);
+	close(eng->epfd);
+	if (eng->own_limits)
+		limiter_set_free(eng->limits);
 	free(eng->heap);
 	free(eng);
+}
+
+static void on_attempt_timeout(struct timer *t);
+static void on_backoff_over(struct timer *t);
+
+/* on_budget fires when a backend's rate budget has refilled: nothing to do
+ * but wake up, since the loop pumps every queue after timers. */
+static void on_budget(struct timer *t)
+{
+	(void)t;
 }
 
 struct ebackend *engine_backend(struct engine *eng, const struct backend_cfg *cfg,
@@ -236,8 +386,14 @@ struct ebackend *engine_backend(struct engine *eng, const struct backend_cfg *cf
 	b->eng = eng;
 	b->cfg = cfg;
 	b->drv = backend_driver_for(cfg->kind);
-	b->limit = cfg->max_concurrency > 0 ? cfg->max_concurrency : 1;
+	b->lim = limiter_set_get(eng->limits, cfg);
+	engine_timer_init(&b->budget, on_budget);
 	rng_seed(&b->rng, cfg->seed ^ (uint64_t)time_now_ms());
+	if (!b->lim) {
+		err_set(e, ERR_NOMEM, "out of memory");
+		free(b);
+		return NULL;
+	}
 	if (!b->drv) {
 		err_set(e, ERR_CONFIG, "backend %s: kind %s is not supported by this build", cfg->name,
 			config_kind_name(cfg->kind));
@@ -253,9 +409,6 @@ struct ebackend *engine_backend(struct engine *eng, const struct backend_cfg *cf
 	return b;
 }
 
-static void on_attempt_timeout(struct timer *t);
-static void on_backoff_over(struct timer *t);
-
 void engine_call_reset(struct call *c)
 {
 	json_object_put(c->resp);
@@ -269,6 +422,8 @@ void engine_call_reset(struct call *c)
 	c->error_msg[0] = '\0';
 	c->attempts = c->retries = c->throttles = 0;
 	c->hdr_input_tokens = c->hdr_output_tokens = -1;
+	c->actual_tokens = -1;
+	c->probe = false;
 	c->state = CS_IDLE;
 }
 
@@ -318,14 +473,25 @@ static void queue_push_front(struct ebackend *b, struct call *c)
 	b->queued++;
 }
 
-/* pump starts queued calls while the backend has room. */
+/* pump starts queued calls while the backend's limiter lets them go. */
 static void pump(struct engine *eng, struct ebackend *b)
 {
 	size_t bi = backend_index(eng, b);
 
-	while (b->in_flight < b->limit && b->qhead) {
-		struct call *c = queue_pop(b);
+	while (b->qhead) {
+		bool probe;
+		int64_t wait = limiter_acquire(b->lim, eng->now, b->qhead->est_tokens, &probe);
+		struct call *c;
 
+		if (wait > 0) {
+			if (b->budget.idx == SIZE_MAX || b->budget.at > eng->now + wait)
+				engine_timer_add(eng, &b->budget, eng->now + wait);
+			break;
+		}
+		if (wait < 0)
+			break;
+		c = queue_pop(b);
+		c->probe = probe;
 		c->attempts++;
 		c->state = CS_IN_FLIGHT;
 		c->attempt_started = eng->now;
@@ -391,6 +557,8 @@ static void finish(struct engine *eng, struct call *c, enum call_outcome o)
 	else if (o == CALL_FAILED)
 		c->be->n_failed++;
 	c->done(c);
+	if (o == CALL_OK && c->actual_tokens >= 0)
+		limiter_correct_tokens(c->be->lim, c->est_tokens, c->actual_tokens);
 	json_object_put(c->resp);
 	c->resp = NULL;
 	free(c->ar.body);
@@ -434,11 +602,35 @@ static void error_detail(struct call *c)
 	json_object_put(o);
 }
 
+/* outcome_of says what an attempt's result tells the limiter about load. */
+static enum lim_outcome outcome_of(const struct attempt_result *r)
+{
+	if (r->net == NET_REFUSED)
+		return LIM_DOWN;
+	if (r->net == NET_TIMEOUT || r->status == 429 || r->status == 503 || r->status == 529)
+		return LIM_THROTTLED;
+	return LIM_OK;
+}
+
+/*
+ * backend_down_too_long says whether records should stop waiting for a
+ * backend that cannot be reached and fail instead (after max_down_s).
+ */
+static bool backend_down_too_long(struct ebackend *b, int64_t now)
+{
+	struct limiter_state st;
+
+	limiter_state(b->lim, &st);
+	return st.down && b->cfg->max_down_s > 0 &&
+	       now - st.down_since_ms > (int64_t)b->cfg->max_down_s * 1000;
+}
+
 /* handle decides what an attempt's result means for its call. */
 static void handle(struct engine *eng, struct call *c)
 {
 	struct ebackend *b = c->be;
 	struct attempt_result *r = &c->ar;
+	enum lim_outcome lo = outcome_of(r);
 	bool malformed = false, retry;
 	struct err e;
 
@@ -448,6 +640,20 @@ static void handle(struct engine *eng, struct call *c)
 	c->status = r->status;
 	c->hdr_input_tokens = r->hdr_input_tokens;
 	c->hdr_output_tokens = r->hdr_output_tokens;
+	limiter_release(b->lim, eng->now, c->attempt_started, lo, c->probe, c->est_tokens, -1);
+	if (lo == LIM_DOWN && !backend_down_too_long(b, eng->now)) {
+		/*
+		 * The backend could not be reached: this attempt does not count.
+		 * The call waits at the head of the queue while the limiter
+		 * pauses the backend and probes it.
+		 */
+		free(r->body);
+		r->body = NULL;
+		c->attempts--;
+		c->state = CS_QUEUED;
+		queue_push_front(b, c);
+		return;
+	}
 	if (r->net == NET_NONE && r->status >= 200 && r->status < 300) {
 		json_object *o = NULL;
 
@@ -460,12 +666,12 @@ static void handle(struct engine *eng, struct call *c)
 		json_object_put(o);
 		malformed = true;
 		snprintf(c->error_msg, sizeof(c->error_msg),
-			 "backend answered %d with a body that is not a JSON object: %s", r->status,
-			 e.msg);
+			 "backend answered %d with a body that is not a JSON object: %.200s",
+			 r->status, e.msg);
 	} else {
 		error_detail(c);
 	}
-	if (r->status == 429 || r->status == 503 || r->status == 529) {
+	if (lo == LIM_THROTTLED && r->net == NET_NONE) {
 		c->throttles++;
 		b->n_throttles++;
 	}
@@ -515,11 +721,38 @@ size_t engine_pending(const struct engine *eng)
 	return eng->pending;
 }
 
+/* wait_events waits up to ms for sockets or a wake-up and serves them. */
+static void wait_events(struct engine *eng, int ms)
+{
+	struct epoll_event ev[ENGINE_EVENTS];
+	char drain[64];
+	int n, running;
+
+	n = epoll_wait(eng->epfd, ev, ENGINE_EVENTS, ms);
+	for (int i = 0; i < n; i++) {
+		int fd = ev[i].data.fd;
+		int flags = 0;
+
+		if (fd == eng->wake[0]) {
+			while (read(eng->wake[0], drain, sizeof(drain)) > 0)
+				;
+			continue;
+		}
+		if (ev[i].events & EPOLLIN)
+			flags |= CURL_CSELECT_IN;
+		if (ev[i].events & EPOLLOUT)
+			flags |= CURL_CSELECT_OUT;
+		if (ev[i].events & (EPOLLERR | EPOLLHUP))
+			flags |= CURL_CSELECT_ERR;
+		curl_multi_socket_action(eng->multi, fd, flags, &running);
+	}
+	if (n > 0)
+		curl_finished(eng);
+}
+
 size_t engine_step(struct engine *eng, int wait_ms)
 {
-	struct pollfd pfd;
 	int64_t until;
-	char drain[64];
 
 	eng->now = time_mono_ms();
 	pump_all(eng);
@@ -532,15 +765,8 @@ size_t engine_step(struct engine *eng, int wait_ms)
 	until = eng->now + wait_ms;
 	if (eng->nheap && eng->heap[0]->at < until)
 		until = eng->heap[0]->at;
-	if (until > eng->now) {
-		pfd.fd = eng->wake[0];
-		pfd.events = POLLIN;
-		if (poll(&pfd, 1, (int)(until - eng->now)) > 0) {
-			while (read(eng->wake[0], drain, sizeof(drain)) > 0)
-				;
-		}
-		eng->now = time_mono_ms();
-	}
+	wait_events(eng, until > eng->now ? (int)(until - eng->now) : 0);
+	eng->now = time_mono_ms();
 	run_timers(eng);
 	drain_ready(eng);
 	pump_all(eng);
@@ -569,13 +795,20 @@ void engine_cancel_all(struct engine *eng)
 			engine_timer_cancel(eng, &c->timer);
 			b->drv->cancel(b, c);
 			b->in_flight--;
+			limiter_release(b->lim, eng->now, c->attempt_started, LIM_CANCELED, c->probe,
+					c->est_tokens, -1);
 			finish(eng, c, CALL_CANCELED);
 		}
+		engine_timer_cancel(eng, &b->budget);
 	}
 	while ((c = eng->ready.head)) {
 		list_del(&eng->ready, c);
 		engine_timer_cancel(eng, &c->timer);
 		c->be->in_flight--;
+		free(c->ar.body);
+		c->ar.body = NULL;
+		limiter_release(c->be->lim, eng->now, c->attempt_started, LIM_CANCELED, c->probe,
+				c->est_tokens, -1);
 		finish(eng, c, CALL_CANCELED);
 	}
 	while ((c = eng->backoff.head)) {

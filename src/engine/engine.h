@@ -62,6 +62,7 @@ struct call {
 	char error_msg[512];
 	json_object *resp;      /* parsed answer when OK; freed by the engine after done */
 	int64_t hdr_input_tokens, hdr_output_tokens;
+	int64_t actual_tokens;  /* set by done when usage is known, for tokens_per_minute */
 	int attempts;
 	int retries;
 	int throttles;
@@ -73,7 +74,8 @@ struct call {
 	struct attempt_result ar;
 	bool ar_ready;
 	void *drv;              /* the driver's per-attempt state */
-	int64_t attempt_started;
+	int64_t attempt_started;      /* monotonic ms */
+	bool probe;             /* this attempt probes a backend that was down */
 };
 
 /* The interface every backend kind implements (backends/). */
@@ -104,17 +106,32 @@ struct ebackend {
 	const struct backend_cfg *cfg;  /* borrowed from the configuration */
 	const struct backend_driver *drv;
 	void *drv_state;
-	int limit;          /* current concurrency limit */
-	int in_flight;
+	struct limiter *lim; /* shared with other engines; owned by the limiter set */
+	int in_flight;       /* attempts of this engine */
 	size_t queued;
 	struct call *qhead, *qtail;
-	struct rng rng;     /* jitter */
+	struct timer budget; /* wakes the queue when the rate budget refills */
+	struct rng rng;      /* jitter */
 	/* Counters for the summary and metrics. */
 	int64_t n_attempts, n_retries, n_throttles, n_ok, n_failed;
 };
 
-/* engine_new makes an engine; the caller owns it (engine_free). */
-struct engine *engine_new(struct err *e);
+/*
+ * Drivers that use libcurl put this first in their per-transfer state and
+ * set it as the easy handle's CURLOPT_PRIVATE; the engine calls done when
+ * the transfer ends, with its CURLcode.
+ */
+struct curl_xfer {
+	void (*done)(struct curl_xfer *x, int curl_code);
+};
+
+/*
+ * engine_new makes an engine; the caller owns it (engine_free). Engines
+ * that share limits (one per runner thread) share one limiter set; NULL
+ * gives the engine a set of its own.
+ */
+struct limiter_set;
+struct engine *engine_new(struct limiter_set *limits, struct err *e);
 void engine_free(struct engine *eng);
 /*
  * engine_backend opens (once) and returns the runtime of backend cfg in
@@ -144,6 +161,8 @@ void engine_timer_add(struct engine *eng, struct timer *t, int64_t at);
 void engine_timer_cancel(struct engine *eng, struct timer *t);
 void engine_timer_init(struct timer *t, void (*fn)(struct timer *t));
 int64_t engine_now(const struct engine *eng);
+/* engine_curl_multi returns the engine's CURLM handle, for drivers on libcurl. */
+void *engine_curl_multi(struct engine *eng);
 
 /* Retry policy (retry.c). */
 /* retry_is_retryable says whether an attempt's failure may be tried again. */

@@ -40,6 +40,8 @@ void config_backend_defaults(struct backend_cfg *b, enum backend_kind k)
 	b->max_attempts = 5;
 	b->retry_base_ms = 500;
 	b->retry_max_ms = 30000;
+	b->max_down_s = 900;
+	b->max_response_bytes = (int64_t)64 << 20;
 	b->fail_types = SIMF_429 | SIMF_500 | SIMF_503 | SIMF_TIMEOUT | SIMF_RESET | SIMF_MALFORMED;
 	b->seed = 1;
 	b->retry_after_s = 1;
@@ -388,6 +390,7 @@ static int backend_key(struct backend_cfg *b, const char *k, const char *v, stru
 			{"itl_ms", offsetof(struct backend_cfg, itl_ms), 0, 600000},
 			{"max_seqs", offsetof(struct backend_cfg, max_seqs), 0, 1000000},
 			{"retry_after_s", offsetof(struct backend_cfg, retry_after_s), 0, 3600},
+			{"max_down_s", offsetof(struct backend_cfg, max_down_s), 0, 604800},
 		};
 		for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
 			if (strcmp(k, ints[i].key))
@@ -397,6 +400,12 @@ static int backend_key(struct backend_cfg *b, const char *k, const char *v, stru
 				*(int *)((char *)b + ints[i].off) = (int)n;
 			return rc;
 		}
+	}
+	if (!strcmp(k, "max_response_bytes")) {
+		rc = parse_int(v, 1024, (long long)1 << 34, &n, e);
+		if (!rc)
+			b->max_response_bytes = n;
+		return rc;
 	}
 	if (!strcmp(k, "seed")) {
 		rc = parse_int(v, 0, INT64_MAX, &n, e);

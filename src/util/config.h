@@ -42,6 +42,8 @@ struct backend_cfg {
 	int max_attempts;
 	int retry_base_ms;
 	int retry_max_ms;
+	int max_down_s;     /* how long records wait for a backend that is down */
+	int64_t max_response_bytes;
 	/* kind = sim */
 	int ttft_ms;
 	int itl_ms;

@@ -93,7 +93,7 @@ static void start(struct run *r, size_t n)
 	struct err e;
 
 	err_init(&e);
-	r->eng = engine_new(&e);
+	r->eng = engine_new(NULL, &e);
 	assert_non_null(r->eng);
 	r->be = engine_backend(r->eng, &r->cfg, &e);
 	if (!r->be)
