@@ -1,4 +1,5 @@
 /* sim.c - the in-process simulator backend (kind = sim). */
+#include "backends/backend.h"
 #include "backends/simcore.h"
 #include "engine/engine.h"
 

@@ -577,7 +577,7 @@ static void error_detail(struct call *c)
 	const char *m = NULL;
 	struct err e;
 
-	if (r->net != NET_NONE) {
+	if (r->net != NET_NONE || r->msg[0]) {
 		snprintf(c->error_msg, sizeof(c->error_msg), "%s",
 			 r->msg[0] ? r->msg : "the backend could not be reached");
 		return;
@@ -675,7 +675,7 @@ static void handle(struct engine *eng, struct call *c)
 		c->throttles++;
 		b->n_throttles++;
 	}
-	retry = malformed || retry_is_retryable(r->status, r->net);
+	retry = !r->final && (malformed || retry_is_retryable(r->status, r->net));
 	if (retry && c->attempts < b->cfg->max_attempts) {
 		int64_t wait = retry_backoff_ms(c->attempts + 1, b->cfg->retry_base_ms,
 						b->cfg->retry_max_ms, r->retry_after_ms, &b->rng);

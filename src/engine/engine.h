@@ -41,6 +41,7 @@ struct attempt_result {
 	size_t body_len;
 	int64_t retry_after_ms; /* -1 when the answer did not say */
 	int64_t hdr_input_tokens, hdr_output_tokens; /* -1 when absent */
+	bool final;            /* a failure that another attempt cannot mend */
 	char msg[256];         /* transport detail for net errors */
 };
 
