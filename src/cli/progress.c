@@ -53,7 +53,15 @@ void progress_update(void *ud, const struct run_progress *rp)
 	cli_fmt_int(done, sizeof(done), rp->c.processed);
 	cli_fmt_int(total, sizeof(total), rp->c.total);
 	fmt_eta(etas, sizeof(etas), eta);
-	if (p->tty) {
+	if (rp->backend_down) {
+		if (p->tty)
+			fprintf(stderr, "\r\033[K%s/%s records  backend %s unreachable: paused, probing",
+				done, total, rp->backend);
+		else
+			fprintf(stderr, "progress: %s/%s records, backend %s unreachable: paused, probing\n",
+				done, total, rp->backend);
+		p->drawn = p->tty;
+	} else if (p->tty) {
 		char bar[31];
 		int fill = rp->c.total > 0 ? (int)(30.0 * (double)rp->c.processed / (double)rp->c.total) : 0;
 

@@ -567,10 +567,16 @@ static void flush_journals(struct runner *R)
 
 static void report(struct runner *R, int64_t t0)
 {
+	struct limiter_state ls;
+
 	if (!R->o->progress)
 		return;
+	limiter_state(R->be->lim, &ls);
 	R->prog.in_flight = R->outstanding;
 	R->prog.elapsed_ms = time_mono_ms() - t0;
+	R->prog.limit = ls.limit;
+	R->prog.backend_down = ls.down;
+	R->prog.backend = R->be->cfg->name;
 	R->o->progress(R->o->progress_ud, &R->prog);
 }
 

@@ -3,6 +3,7 @@
 #define BARGE_RUNNER_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/job.h"
@@ -18,6 +19,9 @@ struct run_progress {
 	struct job_counts base; /* what earlier runs had done */
 	int64_t in_flight;
 	int64_t elapsed_ms;
+	int limit;             /* the backend's concurrency limit now */
+	bool backend_down;     /* the backend cannot be reached: paused, probing */
+	const char *backend;   /* its name */
 };
 
 struct runner_opts {
