@@ -10,7 +10,7 @@ set -eu
 
 build_pkgs="build-essential pkg-config libjson-c-dev libcurl4-openssl-dev
 libmicrohttpd-dev libssl-dev libsqlite3-dev libpq-dev libinih-dev"
-test_pkgs="libcmocka-dev python3"
+test_pkgs="libcmocka-dev python3 python3-botocore"
 
 want=$build_pkgs
 [ "${1:-all}" = build ] || want="$want $test_pkgs"
