@@ -1,6 +1,7 @@
 /* common.c - helpers shared by the model-family adapters: checks, neutral requests and answers. */
 #include "formats/common.h"
 
+#include <json-c/json_pointer.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,13 @@ static int missing(struct err *e, const char *parent, const char *key, const cha
 	return err_set(e, ERR_INVAL, "%s: is missing; it must be %s", path, expect);
 }
 
+/* reject reports a member that failed its check: missing when v is NULL, else wrong. */
+static int reject(struct err *e, const char *parent, const char *key, const char *expect,
+		  json_object *v)
+{
+	return v ? fmt_fail(e, parent, key, expect, v) : missing(e, parent, key, expect);
+}
+
 int fmt_check_object(json_object *mi, struct err *e)
 {
 	if (!json_is_type(mi, json_type_object))
@@ -146,9 +154,7 @@ int fmt_check_int(json_object *o, const char *parent, const char *key, int req,
 	else
 		snprintf(expect, sizeof(expect), "an integer between %lld and %lld",
 			 (long long)lo, (long long)hi);
-	if (!v)
-		return missing(e, parent, key, expect);
-	return fmt_fail(e, parent, key, expect, v);
+	return reject(e, parent, key, expect, v);
 }
 
 int fmt_check_number(json_object *o, const char *parent, const char *key, int req,
@@ -164,9 +170,7 @@ int fmt_check_number(json_object *o, const char *parent, const char *key, int re
 	if (!v && req != FMT_REQUIRED)
 		return 0;
 	snprintf(expect, sizeof(expect), "a number between %g and %g", lo, hi);
-	if (!v)
-		return missing(e, parent, key, expect);
-	return fmt_fail(e, parent, key, expect, v);
+	return reject(e, parent, key, expect, v);
 }
 
 int fmt_check_bool(json_object *o, const char *parent, const char *key, struct err *e)
@@ -181,15 +185,19 @@ int fmt_check_bool(json_object *o, const char *parent, const char *key, struct e
 }
 
 int fmt_check_object_member(json_object *o, const char *parent, const char *key, int req,
-			    struct err *e)
+			    json_object **obj, struct err *e)
 {
 	json_object *v;
 	int rc = present(o, parent, key, req, "an object", &v, e);
 
+	if (obj)
+		*obj = NULL;
 	if (rc <= 0)
 		return rc;
 	if (!json_is_type(v, json_type_object))
 		return fmt_fail(e, parent, key, "an object", v);
+	if (obj)
+		*obj = v;
 	return 0;
 }
 
@@ -210,10 +218,48 @@ int fmt_check_array_member(json_object *o, const char *parent, const char *key, 
 	return 0;
 }
 
+int fmt_check_items(json_object *arr, const char *path, fmt_check_item_fn *check,
+		    struct err *e)
+{
+	char item[288];
+	size_t n = json_object_array_length(arr);
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(item, sizeof(item), "%s[%zu]", path, i);
+		rc = check(json_object_array_get_idx(arr, i), item, e);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * check_strings checks that every item of arr (named path) is a string,
+ * non-empty when nonempty. Unlike fmt_check_items it words an item's path
+ * only on failure, since stop lists are checked in every record.
+ */
+static int check_strings(json_object *arr, const char *path, bool nonempty, struct err *e)
+{
+	char item[288];
+	size_t n = json_object_array_length(arr);
+
+	for (size_t i = 0; i < n; i++) {
+		json_object *s = json_object_array_get_idx(arr, i);
+
+		if (json_is_type(s, json_type_string) &&
+		    !(nonempty && json_object_get_string_len(s) == 0))
+			continue;
+		snprintf(item, sizeof(item), "%s[%zu]", path, i);
+		return fmt_fail(e, item, NULL, nonempty ? "a non-empty string" : "a string", s);
+	}
+	return 0;
+}
+
 int fmt_check_string_array(json_object *o, const char *parent, const char *key,
 			   size_t max_items, struct err *e)
 {
-	char path[256], item[280];
+	char path[256];
 	json_object *arr;
 	size_t n;
 	int rc;
@@ -226,15 +272,7 @@ int fmt_check_string_array(json_object *o, const char *parent, const char *key,
 	if (max_items && n > max_items)
 		return err_set(e, ERR_INVAL, "%s: must hold at most %zu strings, got %zu",
 			       path, max_items, n);
-	for (size_t i = 0; i < n; i++) {
-		json_object *s = json_object_array_get_idx(arr, i);
-
-		if (!json_is_type(s, json_type_string)) {
-			snprintf(item, sizeof(item), "%s[%zu]", path, i);
-			return fmt_fail(e, item, NULL, "a string", s);
-		}
-	}
-	return 0;
+	return check_strings(arr, path, false, e);
 }
 
 int fmt_check_enum(json_object *o, const char *parent, const char *key, int req,
@@ -267,19 +305,60 @@ int fmt_check_enum(json_object *o, const char *parent, const char *key, int req,
 	return fmt_fail(e, parent, key, expect, v);
 }
 
-int fmt_check_turn(const char *path, size_t idx, json_object *msg, const char *prev,
-		   struct err *e)
+int fmt_check_kind(json_object *o, const char *path, const char *what, const char *key,
+		   const char *const *allowed, const char **kind, struct err *e)
+{
+	int rc;
+
+	if (!json_is_type(o, json_type_object))
+		return fmt_fail(e, path, NULL, what, o);
+	if (allowed)
+		rc = fmt_check_enum(o, path, key, FMT_REQUIRED, allowed, e);
+	else
+		rc = fmt_check_string(o, path, key, FMT_REQUIRED, true, e);
+	if (!rc && kind)
+		*kind = json_get_str(o, key);
+	return rc;
+}
+
+int fmt_check_list(json_object *o, const char *parent, const char *key, const char *expect,
+		   bool nonempty, fmt_check_item_fn *check, struct err *e)
+{
+	char path[256];
+	json_object *v;
+	int rc = present(o, parent, key, FMT_REQUIRED, expect, &v, e);
+
+	if (rc <= 0)
+		return rc;
+	if (json_is_type(v, json_type_string)) {
+		if (nonempty && json_object_get_string_len(v) == 0)
+			return fmt_fail(e, parent, key, expect, v);
+		return 0;
+	}
+	if (!json_is_type(v, json_type_array) || json_object_array_length(v) == 0)
+		return fmt_fail(e, parent, key, expect, v);
+	fmt_path(path, sizeof(path), parent, key);
+	if (!check)
+		return check_strings(v, path, nonempty, e);
+	return fmt_check_items(v, path, check, e);
+}
+
+/*
+ * check_turn checks the role of turn idx (path names the message, e.g.
+ * "messages[1]") for the user/assistant alternation of the Anthropic and
+ * Bedrock message APIs; prev is the previous turn's role or NULL.
+ */
+static int check_turn(const char *path, size_t idx, json_object *msg, const char *prev,
+		      struct err *e)
 {
 	static const char *const roles[] = {"user", "assistant", NULL};
 	const char *role;
 	int rc;
 
-	if (!json_is_type(msg, json_type_object))
-		return fmt_fail(e, path, NULL, "an object with \"role\" and \"content\"", msg);
-	rc = fmt_check_enum(msg, path, "role", FMT_REQUIRED, roles, e);
+	rc = fmt_check_kind(msg, path, "an object with \"role\" and \"content\"", "role", roles,
+			    &role, e);
 	if (rc)
 		return rc;
-	role = json_get_str(msg, "role");
 	if (idx == 0 && strcmp(role, "user"))
 		return err_set(e, ERR_INVAL,
 			       "%s.role: must be \"user\" in the first turn, got \"%s\"", path,
@@ -291,9 +370,86 @@ int fmt_check_turn(const char *path, size_t idx, json_object *msg, const char *p
 	return 0;
 }
 
+int fmt_check_messages(json_object *mi, bool turns, fmt_check_item_fn *check, struct err *e)
+{
+	json_object *msgs;
+	const char *prev = NULL;
+	char path[48];
+	size_t n;
+	int rc;
+
+	rc = fmt_check_array_member(mi, "", "messages", FMT_REQUIRED, true, &msgs, e);
+	if (rc)
+		return rc;
+	n = json_object_array_length(msgs);
+	for (size_t i = 0; i < n; i++) {
+		json_object *msg = json_object_array_get_idx(msgs, i);
+
+		snprintf(path, sizeof(path), "messages[%zu]", i);
+		rc = turns ? check_turn(path, i, msg, prev, e) : 0;
+		if (!rc)
+			rc = check(msg, path, e);
+		if (rc)
+			return rc;
+		prev = json_get_str(msg, "role");
+	}
+	return 0;
+}
+
+int fmt_check_prompt(const struct fmt_spec *s, json_object *mi, struct err *e)
+{
+	int rc = fmt_check_object(mi, e);
+
+	return rc ? rc : fmt_check_string(mi, "", s->text, FMT_REQUIRED, true, e);
+}
+
+/* spec_settings returns the object of mi that holds the sampling settings. */
+static json_object *spec_settings(const struct fmt_spec *s, json_object *mi)
+{
+	return s->settings ? json_get(mi, s->settings) : mi;
+}
+
+int fmt_check_settings(const struct fmt_spec *s, json_object *mi, struct err *e)
+{
+	const struct fmt_sampling_keys *k = s->keys;
+	const char *parent = s->settings ? s->settings : "";
+	int64_t hi = s->max_tokens_limit ? s->max_tokens_limit : FMT_NO_MAX;
+	json_object *o = mi;
+	int rc = 0;
+
+	if (s->settings) {
+		rc = fmt_check_object_member(mi, "", s->settings, FMT_OPTIONAL, &o, e);
+		if (rc || !o)
+			return rc;
+	}
+	if (k->max_tokens)
+		rc = fmt_check_int(o, parent, k->max_tokens, FMT_OPTIONAL, 1, hi, e);
+	if (!rc && k->temperature)
+		rc = fmt_check_number(o, parent, k->temperature, FMT_OPTIONAL, 0, 1, e);
+	if (!rc && k->top_p)
+		rc = fmt_check_number(o, parent, k->top_p, FMT_OPTIONAL, 0, 1, e);
+	if (!rc && k->top_k)
+		rc = fmt_check_int(o, parent, k->top_k, FMT_OPTIONAL, 0, FMT_NO_MAX, e);
+	if (!rc && k->stop)
+		rc = fmt_check_string_array(o, parent, k->stop, s->max_stop, e);
+	return rc;
+}
+
+int fmt_validate_prompt(const struct fmt_spec *s, json_object *mi, struct err *e)
+{
+	int rc = fmt_check_prompt(s, mi, e);
+
+	return rc ? rc : fmt_check_settings(s, mi, e);
+}
+
 /* ---- estimates ---- */
 
-size_t fmt_count_text(json_object *v)
+/*
+ * count_text returns the bytes of prompt text in v: a string's length, or
+ * for an array the lengths of its strings and of the string "text" members
+ * of its objects (the text blocks of every message API).
+ */
+static size_t count_text(json_object *v)
 {
 	size_t total = 0, n;
 
@@ -314,7 +470,8 @@ size_t fmt_count_text(json_object *v)
 	return total;
 }
 
-size_t fmt_count_messages(json_object *messages)
+/* count_messages adds count_text of each message's "content". */
+static size_t count_messages(json_object *messages)
 {
 	size_t total = 0, n;
 
@@ -322,11 +479,12 @@ size_t fmt_count_messages(json_object *messages)
 		return 0;
 	n = json_object_array_length(messages);
 	for (size_t i = 0; i < n; i++)
-		total += fmt_count_text(json_get(json_object_array_get_idx(messages, i), "content"));
+		total += count_text(json_get(json_object_array_get_idx(messages, i), "content"));
 	return total;
 }
 
-int64_t fmt_max_tokens(json_object *o, const char *key, int64_t def)
+/* read_max_tokens reads a max-tokens member, or def when it is absent. */
+static int64_t read_max_tokens(json_object *o, const char *key, int64_t def)
 {
 	int64_t v;
 
@@ -335,15 +493,23 @@ int64_t fmt_max_tokens(json_object *o, const char *key, int64_t def)
 	return def;
 }
 
+/* sampling_max_tokens reads max tokens under the names of k, or the default. */
+static int64_t sampling_max_tokens(json_object *o, const struct fmt_sampling_keys *k)
+{
+	return read_max_tokens(o, k->max_tokens,
+			       read_max_tokens(o, k->max_tokens_old, FMT_DEFAULT_MAX_TOKENS));
+}
+
 /* ---- neutral requests ---- */
 
-void fmt_sampling_read(json_object *o, const struct fmt_sampling_keys *k,
-		       struct fmt_sampling *s)
+/* sampling_read fills s from the members of o named by k. */
+static void sampling_read(json_object *o, const struct fmt_sampling_keys *k,
+			  struct fmt_sampling *s)
 {
 	json_object *stop = NULL;
 
 	memset(s, 0, sizeof(*s));
-	s->max_tokens = fmt_max_tokens(o, k->max_tokens, FMT_DEFAULT_MAX_TOKENS);
+	s->max_tokens = sampling_max_tokens(o, k);
 	if (k->temperature)
 		fmt_member(o, k->temperature, &s->temperature);
 	if (k->top_p)
@@ -356,13 +522,15 @@ void fmt_sampling_read(json_object *o, const struct fmt_sampling_keys *k,
 		s->stop = stop;
 }
 
-void fmt_chat_init(struct fmt_chat *c)
+/* chat_init empties c, whose output budget starts at the default. */
+static void chat_init(struct fmt_chat *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->s.max_tokens = FMT_DEFAULT_MAX_TOKENS;
 }
 
-void fmt_chat_free(struct fmt_chat *c)
+/* chat_free frees the arrays; the borrowed spans stay the input's. */
+static void chat_free(struct fmt_chat *c)
 {
 	free(c->system);
 	free(c->turns);
@@ -387,15 +555,20 @@ static int grow(void **p, size_t *cap, size_t len, size_t sz, struct err *e)
 	return 0;
 }
 
-int fmt_chat_system(struct fmt_chat *c, const char *p, size_t n, struct err *e)
+struct fmt_str fmt_str_json(json_object *s)
+{
+	struct fmt_str str = {json_object_get_string(s), (size_t)json_object_get_string_len(s)};
+
+	return str;
+}
+
+int fmt_chat_system(struct fmt_chat *c, struct fmt_str text, struct err *e)
 {
 	int rc = grow((void **)&c->system, &c->cap_system, c->nsystem, sizeof(*c->system), e);
 
 	if (rc)
 		return rc;
-	c->system[c->nsystem].p = p;
-	c->system[c->nsystem].n = n;
-	c->nsystem++;
+	c->system[c->nsystem++] = text;
 	return 0;
 }
 
@@ -429,14 +602,102 @@ int fmt_chat_part(struct fmt_chat *c, const struct fmt_part *p, struct err *e)
 	return 0;
 }
 
-int fmt_chat_text(struct fmt_chat *c, const char *p, size_t n, struct err *e)
+int fmt_chat_text(struct fmt_chat *c, struct fmt_str text, struct err *e)
 {
-	struct fmt_part part = {.kind = FMT_PART_TEXT, .text = {p, n}};
+	struct fmt_part part = {.kind = FMT_PART_TEXT, .text = text};
 
 	return fmt_chat_part(c, &part, e);
 }
 
-int fmt_req_finish(struct buf *b, const char *path, struct wire_req *out, struct err *e)
+/*
+ * chat_system_texts adds a system prompt: a string, or the string "text"
+ * of each block of an array. Other blocks (guard content, cache points)
+ * carry no prompt.
+ */
+static int chat_system_texts(struct fmt_chat *c, json_object *sys, struct err *e)
+{
+	size_t n;
+	int rc = 0;
+
+	if (json_is_type(sys, json_type_string))
+		return fmt_chat_system(c, fmt_str_json(sys), e);
+	n = json_is_type(sys, json_type_array) ? json_object_array_length(sys) : 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		json_object *t = json_get(json_object_array_get_idx(sys, i), "text");
+
+		if (json_is_type(t, json_type_string))
+			rc = fmt_chat_system(c, fmt_str_json(t), e);
+	}
+	return rc;
+}
+
+/* chat_content adds the content of message idx to the current turn of c. */
+static int chat_content(const struct fmt_spec *s, json_object *content, size_t idx, enum wire w,
+			struct fmt_chat *c, struct err *e)
+{
+	char path[64];
+	size_t n;
+	int rc = 0;
+
+	if (json_is_type(content, json_type_string))
+		return fmt_chat_text(c, fmt_str_json(content), e);
+	n = json_object_array_length(content);
+	for (size_t k = 0; k < n && !rc; k++) {
+		snprintf(path, sizeof(path), "messages[%zu].content[%zu]", idx, k);
+		rc = s->add_block(json_object_array_get_idx(content, k), path, w, c, e);
+	}
+	return rc;
+}
+
+int fmt_chat_messages(const struct fmt_spec *s, json_object *mi, enum wire w,
+		      struct fmt_chat *c, struct err *e)
+{
+	json_object *msgs = json_get(mi, s->messages);
+	size_t n = json_object_array_length(msgs);
+	int rc = chat_system_texts(c, json_get(mi, s->text), e);
+
+	for (size_t i = 0; i < n && !rc; i++) {
+		json_object *msg = json_object_array_get_idx(msgs, i);
+
+		rc = fmt_chat_turn(c, json_get_str(msg, "role"), e);
+		if (!rc)
+			rc = chat_content(s, json_get(msg, "content"), i, w, c, e);
+	}
+	return rc;
+}
+
+/*
+ * chat_prompt reads the body of a prompt family as one user turn. An array
+ * of prompts asks for one answer per prompt, which a single message cannot
+ * give, so only a one-element array is taken.
+ */
+static int chat_prompt(const struct fmt_spec *s, json_object *mi, enum wire w,
+		       struct fmt_chat *c, struct err *e)
+{
+	json_object *prompt = json_get(mi, s->text);
+	size_t n;
+	int rc;
+
+	if (json_is_type(prompt, json_type_array)) {
+		n = json_object_array_length(prompt);
+		if (n != 1)
+			return err_set(e, ERR_INVAL,
+				       "%s: an array of %zu prompts cannot be sent to an %s "
+				       "backend, which answers one prompt per request",
+				       s->text, n, fmt_wire_name(w));
+		prompt = json_object_array_get_idx(prompt, 0);
+	}
+	rc = fmt_chat_turn(c, "user", e);
+	if (!rc)
+		rc = fmt_chat_text(c, fmt_str_json(prompt), e);
+	return rc;
+}
+
+/*
+ * req_finish hands the body in b to out (which then owns it) or, when b
+ * failed on its cap or an allocation, frees it and says so.
+ */
+static int req_finish(struct buf *b, const char *path, struct wire_req *out, struct err *e)
 {
 	int code = b->err;
 
@@ -451,6 +712,17 @@ int fmt_req_finish(struct buf *b, const char *path, struct wire_req *out, struct
 	if (!out->body)
 		return err_set(e, ERR_NOMEM, "out of memory building the request for %s", path);
 	return 0;
+}
+
+/*
+ * req_start opens the body of a request to a backend API in b. Each starts
+ * with the model, which the API routes by; Bedrock names it in the path.
+ */
+static void req_start(struct buf *b, const char *upstream)
+{
+	buf_init(b, 0);
+	buf_putc(b, '{');
+	fmt_put_cstr(b, "model", upstream);
 }
 
 /*
@@ -554,32 +826,41 @@ static void put_openai_content(struct buf *b, const struct fmt_chat *c,
 	buf_putc(b, ']');
 }
 
+const struct fmt_sampling_keys fmt_openai_keys = {
+	.max_tokens = "max_tokens",
+	.temperature = "temperature",
+	.top_p = "top_p",
+	.top_k = "top_k",
+	.stop = "stop",
+};
+
 /*
- * put_sampling writes the sampling settings under OpenAI's names. top_k is
- * not an OpenAI parameter, but vLLM, SGLang and llama.cpp take it as an
- * extra, so it is sent only when the input asked for it.
+ * put_openai_sampling writes the sampling settings under OpenAI's names.
+ * top_k is not an OpenAI parameter, but vLLM, SGLang and llama.cpp take it
+ * as an extra, so it is sent only when the input asked for it.
  */
 static void put_openai_sampling(struct buf *b, const struct fmt_sampling *s)
 {
-	fmt_put_i64(b, "max_tokens", s->max_tokens);
+	const struct fmt_sampling_keys *k = &fmt_openai_keys;
+
+	fmt_put_i64(b, k->max_tokens, s->max_tokens);
 	if (s->temperature)
-		fmt_put_json(b, "temperature", s->temperature);
+		fmt_put_json(b, k->temperature, s->temperature);
 	if (s->top_p)
-		fmt_put_json(b, "top_p", s->top_p);
+		fmt_put_json(b, k->top_p, s->top_p);
 	if (s->top_k)
-		fmt_put_json(b, "top_k", s->top_k);
+		fmt_put_json(b, k->top_k, s->top_k);
 	if (s->stop)
-		fmt_put_json(b, "stop", s->stop);
+		fmt_put_json(b, k->stop, s->stop);
 }
 
-int fmt_build_openai_chat(const struct fmt_chat *c, const char *upstream,
-			  struct wire_req *out, struct err *e)
+/* build_openai_chat builds a /chat/completions request of c. */
+static int build_openai_chat(const struct fmt_chat *c, const char *upstream,
+			     struct wire_req *out, struct err *e)
 {
 	struct buf b;
 
-	buf_init(&b, 0);
-	buf_putc(&b, '{');
-	fmt_put_cstr(&b, "model", upstream);
+	req_start(&b, upstream);
 	fmt_key(&b, "messages");
 	buf_putc(&b, '[');
 	if (c->nsystem) {
@@ -598,21 +879,47 @@ int fmt_build_openai_chat(const struct fmt_chat *c, const char *upstream,
 	buf_putc(&b, ']');
 	put_openai_sampling(&b, &c->s);
 	buf_putc(&b, '}');
-	return fmt_req_finish(&b, "/chat/completions", out, e);
+	return req_finish(&b, "/chat/completions", out, e);
 }
 
-int fmt_build_openai_completion(struct fmt_str prompt, const struct fmt_sampling *s,
-				const char *upstream, struct wire_req *out, struct err *e)
+/*
+ * build_openai_completion builds a /completions request of c, the one user
+ * turn of a prompt family.
+ */
+static int build_openai_completion(const struct fmt_chat *c, const char *upstream,
+				   struct wire_req *out, struct err *e)
 {
 	struct buf b;
 
-	buf_init(&b, 0);
-	buf_putc(&b, '{');
-	fmt_put_cstr(&b, "model", upstream);
-	fmt_put_str(&b, "prompt", prompt.p, prompt.n);
-	put_openai_sampling(&b, s);
+	req_start(&b, upstream);
+	fmt_key(&b, "prompt");
+	put_turn_text(&b, c, &c->turns[0]);
+	put_openai_sampling(&b, &c->s);
 	buf_putc(&b, '}');
-	return fmt_req_finish(&b, "/completions", out, e);
+	return req_finish(&b, "/completions", out, e);
+}
+
+/*
+ * build_openai_embedding builds an /embeddings request of the text at
+ * s->text. The size is sent only when the input chose one: servers reject
+ * it for models that cannot shorten their vectors. encoding_format is
+ * pinned to float because a base64 answer could not be written back as an
+ * array of numbers.
+ */
+static int build_openai_embedding(const struct fmt_spec *s, json_object *mi,
+				  const char *upstream, struct wire_req *out, struct err *e)
+{
+	json_object *text, *dims;
+	struct buf b;
+
+	fmt_member(mi, s->text, &text);
+	req_start(&b, upstream);
+	fmt_put_json(&b, "input", text);
+	if (s->dimensions && fmt_member(mi, s->dimensions, &dims))
+		fmt_put_json(&b, "dimensions", dims);
+	fmt_put_cstr(&b, "encoding_format", "float");
+	buf_putc(&b, '}');
+	return req_finish(&b, "/embeddings", out, e);
 }
 
 /* put_anthropic_part writes one content block of the Messages API. */
@@ -652,15 +959,14 @@ static void put_anthropic_stop(struct buf *b, json_object *stop)
 	}
 }
 
-int fmt_build_anthropic(const struct fmt_chat *c, const char *upstream,
-			struct wire_req *out, struct err *e)
+/* build_anthropic builds a /messages request of c. */
+static int build_anthropic(const struct fmt_chat *c, const char *upstream,
+			   struct wire_req *out, struct err *e)
 {
 	double t;
 	struct buf b;
 
-	buf_init(&b, 0);
-	buf_putc(&b, '{');
-	fmt_put_cstr(&b, "model", upstream);
+	req_start(&b, upstream);
 	fmt_put_i64(&b, "max_tokens", c->s.max_tokens);
 	if (c->nsystem) {
 		fmt_key(&b, "system");
@@ -711,11 +1017,12 @@ int fmt_build_anthropic(const struct fmt_chat *c, const char *upstream,
 	if (c->s.stop)
 		put_anthropic_stop(&b, c->s.stop);
 	buf_putc(&b, '}');
-	return fmt_req_finish(&b, "/messages", out, e);
+	return req_finish(&b, "/messages", out, e);
 }
 
-int fmt_build_native(json_object *mi, const char *path, struct wire_req *out,
-		     struct err *e)
+/* build_native serializes mi as it is (Bedrock families on Bedrock). */
+static int build_native(json_object *mi, const char *path, struct wire_req *out,
+			struct err *e)
 {
 	out->path = path;
 	out->body = json_dup_str(mi, &out->body_len);
@@ -735,54 +1042,54 @@ static bool dropped(const char *key, const char *const *drop)
 	return false;
 }
 
-int fmt_build_renamed(json_object *mi, const char *path, const char *upstream,
-		      const char *const *drop, struct wire_req *out, struct err *e)
+/*
+ * build_renamed serializes mi with "model": upstream first and without its
+ * own "model" or the members of the NULL-terminated list drop (which may
+ * itself be NULL).
+ */
+static int build_renamed(json_object *mi, const char *path, const char *upstream,
+			 const char *const *drop, struct wire_req *out, struct err *e)
 {
 	struct buf b;
 
-	buf_init(&b, 0);
-	buf_putc(&b, '{');
-	fmt_put_cstr(&b, "model", upstream);
+	req_start(&b, upstream);
 	json_object_object_foreach(mi, key, val) {
 		if (!dropped(key, drop))
 			fmt_put_json(&b, key, val);
 	}
 	buf_putc(&b, '}');
-	return fmt_req_finish(&b, path, out, e);
+	return req_finish(&b, path, out, e);
 }
 
-int fmt_prompt_to_wire(enum wire w, json_object *mi, struct fmt_str prompt,
-		       const struct fmt_sampling *s, const char *upstream,
-		       struct wire_req *out, struct err *e)
+/*
+ * Members that Bedrock reads from the body but the Anthropic API takes as
+ * headers (anthropic-version, anthropic-beta): the API refuses them in a
+ * body, so they are left out.
+ */
+static const char *const anthropic_header_members[] = {"anthropic_version", "anthropic_beta",
+						       NULL};
+
+/* build_passed sends mi to a wire that takes the body itself. */
+static int build_passed(enum wire w, json_object *mi, const char *path, const char *upstream,
+			struct wire_req *out, struct err *e)
 {
-	struct fmt_chat c;
 	int rc;
 
-	switch (w) {
-	case WIRE_BEDROCK:
-		return fmt_build_native(mi, "/invoke", out, e);
-	case WIRE_OPENAI:
-		return fmt_build_openai_completion(prompt, s, upstream, out, e);
-	case WIRE_ANTHROPIC:
-		break;
-	}
-	fmt_chat_init(&c);
-	c.s = *s;
-	rc = fmt_chat_turn(&c, "user", e);
+	if (w == WIRE_BEDROCK)
+		return build_native(mi, path, out, e);
+	if (w == WIRE_OPENAI)
+		return build_renamed(mi, path, upstream, NULL, out, e);
+	/* The Messages API refuses a request without max_tokens. */
+	rc = fmt_check_int(mi, "", "max_tokens", FMT_REQUIRED, 1, FMT_NO_MAX, e);
 	if (rc)
-		goto fail;
-	rc = fmt_chat_text(&c, prompt.p, prompt.n, e);
-	if (rc)
-		goto fail;
-	rc = fmt_build_anthropic(&c, upstream, out, e);
-fail:
-	fmt_chat_free(&c);
-	return rc;
+		return rc;
+	return build_renamed(mi, path, upstream, anthropic_header_members, out, e);
 }
 
 /* ---- neutral answers ---- */
 
-void fmt_result_init(struct fmt_result *res)
+/* result_init empties res: an ended turn whose token counts are not known yet. */
+static void result_init(struct fmt_result *res)
 {
 	memset(res, 0, sizeof(*res));
 	buf_init(&res->text, 0);
@@ -791,19 +1098,25 @@ void fmt_result_init(struct fmt_result *res)
 	res->output_tokens = -1;
 }
 
-void fmt_result_free(struct fmt_result *res)
+/* result_free frees the text of res; the rest is borrowed from the answer. */
+static void result_free(struct fmt_result *res)
 {
 	buf_free(&res->text);
 }
 
-int64_t fmt_get_i64(json_object *o, const char *key)
+/* get_i64 reads an integer at o.key, or -1 when there is none. */
+static int64_t get_i64(json_object *o, const char *key)
 {
 	int64_t v;
 
 	return json_get_int64(o, key, &v) ? v : -1;
 }
 
-void fmt_usage_fill(struct usage *u, const struct wire_resp *r, int64_t in, int64_t out)
+/*
+ * usage_fill sets u from counts found in a body (-1: none), falling back
+ * to the response headers and then to 0.
+ */
+static void usage_fill(struct usage *u, const struct wire_resp *r, int64_t in, int64_t out)
 {
 	if (in < 0)
 		in = r->hdr_input_tokens;
@@ -817,6 +1130,35 @@ void fmt_usage_fill(struct usage *u, const struct wire_resp *r, int64_t in, int6
 static int remote(struct err *e, const char *what)
 {
 	return err_set(e, ERR_REMOTE, "backend answer has no %s", what);
+}
+
+/* stop_from_openai and stop_from_anthropic map the stop reasons of answers. */
+static enum fmt_stop stop_from_openai(const char *reason)
+{
+	if (!reason)
+		return FMT_STOP_END;
+	if (!strcmp(reason, "length"))
+		return FMT_STOP_LENGTH;
+	if (!strcmp(reason, "tool_calls") || !strcmp(reason, "function_call"))
+		return FMT_STOP_TOOL;
+	if (!strcmp(reason, "content_filter"))
+		return FMT_STOP_FILTER;
+	return FMT_STOP_END;
+}
+
+static enum fmt_stop stop_from_anthropic(const char *reason)
+{
+	if (!reason)
+		return FMT_STOP_END;
+	if (!strcmp(reason, "max_tokens"))
+		return FMT_STOP_LENGTH;
+	if (!strcmp(reason, "stop_sequence"))
+		return FMT_STOP_SEQUENCE;
+	if (!strcmp(reason, "tool_use"))
+		return FMT_STOP_TOOL;
+	if (!strcmp(reason, "refusal"))
+		return FMT_STOP_FILTER;
+	return FMT_STOP_END;
 }
 
 /*
@@ -843,7 +1185,7 @@ static void read_openai_finish(json_object *choice, struct fmt_result *res)
 {
 	const char *matched = json_get_str(choice, "stop_reason");
 
-	res->stop = fmt_stop_from_openai(json_get_str(choice, "finish_reason"));
+	res->stop = stop_from_openai(json_get_str(choice, "finish_reason"));
 	if (res->stop == FMT_STOP_END && matched) {
 		res->stop = FMT_STOP_SEQUENCE;
 		res->stop_sequence = matched;
@@ -855,8 +1197,8 @@ static void read_openai_usage(json_object *body, struct fmt_result *res)
 {
 	json_object *usage = json_get(body, "usage");
 
-	res->input_tokens = fmt_get_i64(usage, "prompt_tokens");
-	res->output_tokens = fmt_get_i64(usage, "completion_tokens");
+	res->input_tokens = get_i64(usage, "prompt_tokens");
+	res->output_tokens = get_i64(usage, "completion_tokens");
 }
 
 /*
@@ -933,10 +1275,10 @@ static int read_anthropic(json_object *body, struct fmt_result *res, struct err 
 		buf_append(&res->text, json_object_get_string(text),
 			   (size_t)json_object_get_string_len(text));
 	}
-	res->stop = fmt_stop_from_anthropic(json_get_str(body, "stop_reason"));
+	res->stop = stop_from_anthropic(json_get_str(body, "stop_reason"));
 	res->stop_sequence = json_get_str(body, "stop_sequence");
-	res->input_tokens = fmt_get_i64(usage, "input_tokens");
-	res->output_tokens = fmt_get_i64(usage, "output_tokens");
+	res->input_tokens = get_i64(usage, "input_tokens");
+	res->output_tokens = get_i64(usage, "output_tokens");
 	return 0;
 }
 
@@ -945,13 +1287,19 @@ static void finish_usage(const struct wire_resp *r, struct fmt_result *res)
 {
 	struct usage u;
 
-	fmt_usage_fill(&u, r, res->input_tokens, res->output_tokens);
+	usage_fill(&u, r, res->input_tokens, res->output_tokens);
 	res->input_tokens = u.input_tokens;
 	res->output_tokens = u.output_tokens;
 }
 
-int fmt_read_answer(enum wire w, bool chat, const struct wire_resp *r,
-		    struct fmt_result *res, struct err *e)
+/*
+ * read_answer reads a text answer into res: on WIRE_OPENAI a
+ * chat.completion (chat) or text_completion (!chat), on WIRE_ANTHROPIC a
+ * Message. A body without the text gives ERR_REMOTE. Token counts missing
+ * from the body are taken from the response headers, else 0.
+ */
+static int read_answer(enum wire w, bool chat, const struct wire_resp *r,
+		       struct fmt_result *res, struct err *e)
 {
 	int rc;
 
@@ -973,8 +1321,9 @@ int fmt_read_answer(enum wire w, bool chat, const struct wire_resp *r,
 	return 0;
 }
 
-int fmt_read_openai_embedding(const struct wire_resp *r, struct fmt_result *res,
-			      struct err *e)
+/* read_openai_embedding reads data[0].embedding and the prompt tokens. */
+static int read_openai_embedding(const struct wire_resp *r, struct fmt_result *res,
+				 struct err *e)
 {
 	json_object *data = json_get(r->body, "data");
 	json_object *vec;
@@ -987,14 +1336,18 @@ int fmt_read_openai_embedding(const struct wire_resp *r, struct fmt_result *res,
 	if (!json_is_type(vec, json_type_array))
 		return remote(e, "data[0].embedding array");
 	res->embedding = vec;
-	res->input_tokens = fmt_get_i64(json_get(r->body, "usage"), "prompt_tokens");
+	res->input_tokens = get_i64(json_get(r->body, "usage"), "prompt_tokens");
 	res->output_tokens = 0;
 	finish_usage(r, res);
 	return 0;
 }
 
-int fmt_native_answer(const struct wire_resp *r, const char *key, json_type t,
-		      struct err *e)
+/*
+ * native_answer checks that a native body is an object whose key has type
+ * t, else ERR_REMOTE naming the missing field.
+ */
+static int native_answer(const struct wire_resp *r, const char *key, json_type t,
+			 struct err *e)
 {
 	if (!json_is_type(r->body, json_type_object))
 		return err_set(e, ERR_REMOTE, "backend answer is not a JSON object");
@@ -1003,34 +1356,6 @@ int fmt_native_answer(const struct wire_resp *r, const char *key, json_type t,
 			       t == json_type_array ? "an array" :
 			       t == json_type_object ? "an object" : "a string");
 	return 0;
-}
-
-enum fmt_stop fmt_stop_from_openai(const char *reason)
-{
-	if (!reason)
-		return FMT_STOP_END;
-	if (!strcmp(reason, "length"))
-		return FMT_STOP_LENGTH;
-	if (!strcmp(reason, "tool_calls") || !strcmp(reason, "function_call"))
-		return FMT_STOP_TOOL;
-	if (!strcmp(reason, "content_filter"))
-		return FMT_STOP_FILTER;
-	return FMT_STOP_END;
-}
-
-enum fmt_stop fmt_stop_from_anthropic(const char *reason)
-{
-	if (!reason)
-		return FMT_STOP_END;
-	if (!strcmp(reason, "max_tokens"))
-		return FMT_STOP_LENGTH;
-	if (!strcmp(reason, "stop_sequence"))
-		return FMT_STOP_SEQUENCE;
-	if (!strcmp(reason, "tool_use"))
-		return FMT_STOP_TOOL;
-	if (!strcmp(reason, "refusal"))
-		return FMT_STOP_FILTER;
-	return FMT_STOP_END;
 }
 
 const char *fmt_stop_anthropic(enum fmt_stop s)
@@ -1106,14 +1431,16 @@ void fmt_put_json(struct buf *b, const char *key, json_object *v)
 		buf_puts(b, "null");
 }
 
-int fmt_put_done(struct buf *b, struct err *e)
+/* put_done turns a failed output buffer into an error. */
+static int put_done(struct buf *b, struct err *e)
 {
 	if (b->err)
 		return err_set(e, b->err, "modelOutput does not fit in the output buffer");
 	return 0;
 }
 
-void fmt_new_id(char *out, size_t n)
+/* new_id writes n-1 random [A-Za-z0-9] characters and a NUL. */
+static void new_id(char *out, size_t n)
 {
 	static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 	unsigned char raw[64];
@@ -1134,7 +1461,7 @@ void fmt_put_id(struct buf *b, const char *key, const char *prefix, const char *
 	struct buf tmp;
 
 	if (!id) {
-		fmt_new_id(gen, sizeof(gen));
+		new_id(gen, sizeof(gen));
 		id = gen;
 	}
 	buf_init(&tmp, b->max);
@@ -1142,4 +1469,144 @@ void fmt_put_id(struct buf *b, const char *key, const char *prefix, const char *
 	buf_puts(&tmp, id);
 	fmt_key(b, key);
 	put_scratch(b, &tmp);
+}
+
+void fmt_put_usage(struct buf *b, const struct fmt_result *res, const char *in,
+		   const char *out, const char *total)
+{
+	fmt_key(b, "usage");
+	buf_putc(b, '{');
+	fmt_put_i64(b, in, res->input_tokens);
+	fmt_put_i64(b, out, res->output_tokens);
+	if (total)
+		fmt_put_i64(b, total, res->input_tokens + res->output_tokens);
+	buf_putc(b, '}');
+}
+
+/* ---- the family callbacks ---- */
+
+void fmt_spec_estimate(const struct fmt_spec *s, json_object *mi, int64_t *input_tokens,
+		       int64_t *max_output_tokens)
+{
+	size_t bytes = 0;
+
+	if (s->text)
+		bytes += count_text(json_get(mi, s->text));
+	if (s->messages)
+		bytes += count_messages(json_get(mi, s->messages));
+	*input_tokens = fmt_tokens_bytes(bytes);
+	if (s->family->embeddings)
+		*max_output_tokens = 0;
+	else
+		*max_output_tokens = sampling_max_tokens(spec_settings(s, mi), s->keys);
+}
+
+int fmt_spec_to_wire(const struct fmt_spec *s, enum wire w, json_object *mi,
+		     const char *upstream, struct wire_req *out, struct err *e)
+{
+	struct fmt_chat c;
+	int rc;
+
+	rc = fmt_check_wire(s->family, w, e);
+	if (rc)
+		return rc;
+	if (s->path[w])
+		return build_passed(w, mi, s->path[w], upstream, out, e);
+	/* The conversion relies on the shape that validation guarantees. */
+	rc = s->validate(s, mi, e);
+	if (rc)
+		return rc;
+	if (s->family->embeddings)
+		return build_openai_embedding(s, mi, upstream, out, e);
+	chat_init(&c);
+	sampling_read(spec_settings(s, mi), s->keys, &c.s);
+	if (s->prompt)
+		rc = chat_prompt(s, mi, w, &c, e);
+	else
+		rc = s->to_chat(s, mi, w, &c, e);
+	if (!rc && w == WIRE_ANTHROPIC)
+		rc = build_anthropic(&c, upstream, out, e);
+	else if (!rc && s->prompt)
+		rc = build_openai_completion(&c, upstream, out, e);
+	else if (!rc)
+		rc = build_openai_chat(&c, upstream, out, e);
+	chat_free(&c);
+	return rc;
+}
+
+/* count_at reads the token count that c names in body, or -1 when there is none. */
+static int64_t count_at(json_object *body, const struct fmt_count *c)
+{
+	json_object *o;
+
+	if (!c->key || json_pointer_get(body, c->at, &o))
+		return -1;
+	return get_i64(o, c->key);
+}
+
+/*
+ * answer_shape returns the shape of the answers of wire w for s: the API's
+ * own, or on Bedrock the model's.
+ */
+static const struct fmt_answer *answer_shape(const struct fmt_spec *s, enum wire w)
+{
+	static const struct fmt_answer openai = {"choices", json_type_array,
+						 {"/usage", "prompt_tokens"},
+						 {"/usage", "completion_tokens"}};
+	static const struct fmt_answer openai_embeddings = {"data", json_type_array,
+							    {"/usage", "prompt_tokens"},
+							    {NULL, NULL}};
+	static const struct fmt_answer anthropic = {"content", json_type_array,
+						    {"/usage", "input_tokens"},
+						    {"/usage", "output_tokens"}};
+
+	if (w == WIRE_OPENAI)
+		return s->family->embeddings ? &openai_embeddings : &openai;
+	if (w == WIRE_ANTHROPIC)
+		return &anthropic;
+	return &s->bedrock;
+}
+
+/*
+ * pass_answer keeps the answer of a wire that took the body itself: it is
+ * the modelOutput already, once it is seen to have the family's shape.
+ */
+static int pass_answer(const struct fmt_spec *s, enum wire w, const struct wire_resp *r,
+		       struct buf *out, struct usage *u, struct err *e)
+{
+	const struct fmt_answer *a = answer_shape(s, w);
+	int rc = native_answer(r, a->key, a->type, e);
+
+	if (rc)
+		return rc;
+	usage_fill(u, r, count_at(r->body, &a->input_tokens),
+		   s->family->embeddings ? 0 : count_at(r->body, &a->output_tokens));
+	json_put(out, r->body);
+	return put_done(out, e);
+}
+
+int fmt_spec_from_wire(const struct fmt_spec *s, enum wire w, const struct wire_resp *r,
+		       const char *model, struct buf *out, struct usage *u, struct err *e)
+{
+	struct fmt_result res;
+	int rc;
+
+	rc = fmt_check_wire(s->family, w, e);
+	if (rc)
+		return rc;
+	if (s->path[w])
+		return pass_answer(s, w, r, out, u, e);
+	result_init(&res);
+	if (s->family->embeddings)
+		rc = read_openai_embedding(r, &res, e);
+	else
+		rc = read_answer(w, !s->prompt, r, &res, e);
+	if (!rc) {
+		s->put(s, &res, model, out);
+		u->input_tokens = res.input_tokens;
+		u->output_tokens = res.output_tokens;
+		rc = put_done(out, e);
+	}
+	result_free(&res);
+	return rc;
 }
