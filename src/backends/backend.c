@@ -10,6 +10,8 @@ const struct backend_driver *backend_driver_for(enum backend_kind k)
 		return &openai_driver;
 	case BK_ANTHROPIC:
 		return &anthropic_driver;
+	case BK_BEDROCK:
+		return &bedrock_driver;
 	default:
 		return NULL;
 	}

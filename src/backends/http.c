@@ -312,7 +312,7 @@ static void http_close(struct ebackend *b)
 		h->pool = x->next;
 		xfer_free(x);
 	}
-	if (h->d->close)
+	if (h->d && h->d->close)
 		h->d->close(b);
 	curl_slist_free_all(h->headers);
 	free(h->base);
@@ -322,8 +322,13 @@ static void http_close(struct ebackend *b)
 
 int http_open(struct ebackend *b, const struct http_dialect *d, struct err *e)
 {
+	return http_open_base(b, d, b->cfg->base_url ? b->cfg->base_url : d->default_base, e);
+}
+
+int http_open_base(struct ebackend *b, const struct http_dialect *d, const char *base,
+		   struct err *e)
+{
 	struct http_backend *h = calloc(1, sizeof(*h));
-	const char *base;
 	size_t n;
 	int rc;
 
@@ -332,7 +337,6 @@ int http_open(struct ebackend *b, const struct http_dialect *d, struct err *e)
 	b->drv_state = h;
 	h->d = d;
 	h->multi = engine_curl_multi(b->eng);
-	base = b->cfg->base_url ? b->cfg->base_url : d->default_base;
 	h->base = strdup(base ? base : "");
 	if (!h->base) {
 		rc = err_set(e, ERR_NOMEM, "out of memory");

@@ -26,8 +26,14 @@ struct http_dialect {
 	void (*close)(struct ebackend *b);
 };
 
-/* http_open sets up the transport of backend b with dialect d. */
+/*
+ * http_open sets up the transport of backend b with dialect d, at the
+ * configured base_url or the dialect's default; http_open_base at base.
+ * On failure everything is undone.
+ */
 int http_open(struct ebackend *b, const struct http_dialect *d, struct err *e);
+int http_open_base(struct ebackend *b, const struct http_dialect *d, const char *base,
+		   struct err *e);
 void http_drv_close(struct ebackend *b);
 void http_drv_start(struct ebackend *b, struct call *c);
 void http_drv_cancel(struct ebackend *b, struct call *c);
