@@ -17,6 +17,7 @@ static const struct command commands[] = {
 	{"validate", cmd_validate, "check input files: every problem with file:line"},
 	{"estimate", cmd_estimate, "predict tokens and cost, on-demand vs batch"},
 	{"models", cmd_models, "list the configured models, families and prices"},
+	{"sim-server", cmd_sim_server, "serve the simulator as an OpenAI/Anthropic/Bedrock server"},
 };
 
 static void print_help(FILE *f)

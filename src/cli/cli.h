@@ -23,6 +23,7 @@ int cmd_run(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_estimate(int argc, char **argv);
 int cmd_models(int argc, char **argv);
+int cmd_sim_server(int argc, char **argv);
 
 /* cli_usage prints "barge CMD: message" and a hint, and returns EXIT_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -158,10 +159,23 @@ static int lex_check(const char *text, size_t n, struct err *e)
 
 /*
  * A tokener costs an allocation of its whole parse stack, so each thread
- * keeps one and resets it between parses. The thread-exit destructor is not
- * needed for correctness; a tokener lives as long as its thread.
+ * keeps one and resets it between parses. A thread-specific key also holds
+ * it, only so that its destructor frees the tokener when the thread exits:
+ * servers start and stop pools of threads, and each would leak one.
  */
 static _Thread_local struct json_tokener *cached_tok;
+static pthread_key_t tok_key;
+static pthread_once_t tok_once = PTHREAD_ONCE_INIT;
+
+static void tokener_destroy(void *p)
+{
+	json_tokener_free(p);
+}
+
+static void tokener_key_init(void)
+{
+	pthread_key_create(&tok_key, tokener_destroy);
+}
 
 static struct json_tokener *tokener_get(void)
 {
@@ -180,10 +194,13 @@ static struct json_tokener *tokener_get(void)
 
 static void tokener_put(struct json_tokener *tok)
 {
-	if (cached_tok)
+	if (cached_tok) {
 		json_tokener_free(tok);
-	else
-		cached_tok = tok;
+		return;
+	}
+	cached_tok = tok;
+	pthread_once(&tok_once, tokener_key_init);
+	pthread_setspecific(tok_key, tok);
 }
 
 int json_parse(const char *s, size_t n, json_object **out, struct err *e)
