@@ -1,4 +1,6 @@
 /* simhttp.c - the simulator over HTTP: OpenAI, Anthropic and Bedrock-runtime dialects. */
+#include "util/sigv4.h"
+#include "util/time.h"
 #include "backends/simhttp.h"
 #include "backends/simcore.h"
 #include "formats/format.h"
@@ -158,8 +160,12 @@ static const char *sim_bedrock_type(int status)
 	}
 }
 
-/* sim_error makes r an error answer in the shape of dialect d. */
-static void sim_error(struct sim_reply *r, enum sim_dialect d, int status, const char *msg)
+/*
+ * sim_error_named makes r an error answer in the shape of dialect d; aws
+ * names the Bedrock error (NULL: the usual one for the status).
+ */
+static void sim_error_named(struct sim_reply *r, enum sim_dialect d, int status,
+			    const char *aws, const char *msg)
 {
 	struct buf b;
 
@@ -184,11 +190,17 @@ static void sim_error(struct sim_reply *r, enum sim_dialect d, int status, const
 		buf_puts(&b, "{\"message\":");
 		buf_put_json_cstr(&b, msg);
 		buf_putc(&b, '}');
-		sim_reply_header(r, "x-amzn-ErrorType", "%s", sim_bedrock_type(status));
+		sim_reply_header(r, "x-amzn-ErrorType", "%s", aws ? aws : sim_bedrock_type(status));
 		break;
 	}
 	sim_reply_body(r, &b);
 	buf_free(&b);
+}
+
+/* sim_error makes r an error answer in the shape of dialect d. */
+static void sim_error(struct sim_reply *r, enum sim_dialect d, int status, const char *msg)
+{
+	sim_error_named(r, d, status, NULL, msg);
 }
 
 /* sim_error_from_body re-shapes an OpenAI-style error body from simcore into dialect d. */
@@ -807,6 +819,116 @@ static void sim_count_fault(struct simhttp *s, unsigned fault, bool release)
 	pthread_mutex_unlock(&s->mu);
 }
 
+static int sim_lookup_secret(void *ctx, const char *akid, struct buf *secret, struct err *e)
+{
+	const struct simhttp *s = ctx;
+
+	if (strcmp(akid, s->o.aws_access_key_id))
+		return err_set(e, ERR_NOTFOUND, "unknown access key");
+	return buf_puts(secret, s->o.aws_secret_access_key);
+}
+
+/*
+ * sim_signature_ok checks a Bedrock request's SigV4 signature when the
+ * server was given AWS credentials, answering 403 as Bedrock does when it
+ * is wrong. This is how tests prove that barge's bedrock backend signs
+ * correctly: against the same verifier barge's own API uses.
+ */
+static bool sim_signature_ok(struct simhttp *s, struct http_request *req,
+			     struct sim_reply *r)
+{
+	struct sigv4_header hs[64];
+	struct sigv4_request sr;
+	struct sigv4_verify_opts vo;
+	struct sigv4_verified v;
+	struct err e;
+
+	if (!s->o.aws_access_key_id)
+		return true;
+	if (req->n_headers > sizeof(hs) / sizeof(hs[0])) {
+		sim_error(r, SD_BEDROCK, 400, "too many headers");
+		return false;
+	}
+	for (size_t i = 0; i < req->n_headers; i++) {
+		hs[i].name = req->headers[i].name;
+		hs[i].value = req->headers[i].value;
+	}
+	memset(&sr, 0, sizeof(sr));
+	sr.method = req->method;
+	sr.path = req->path;
+	sr.query = req->query;
+	sr.headers = hs;
+	sr.n_headers = req->n_headers;
+	sr.payload = req->body;
+	sr.payload_len = req->body_len;
+	memset(&vo, 0, sizeof(vo));
+	vo.service = "bedrock";
+	vo.now_ms = time_now_ms();
+	vo.max_skew_ms = SIGV4_MAX_SKEW_MS;
+	vo.lookup = sim_lookup_secret;
+	vo.lookup_ctx = s;
+	err_init(&e);
+	if (sigv4_verify(&sr, &vo, &v, &e) == 0)
+		return true;
+	sim_error_named(r, SD_BEDROCK, sigv4_verdict_http_status(v.verdict),
+			sigv4_verdict_aws_code(v.verdict), e.msg);
+	return false;
+}
+
+#define SIM_SEEN_MAX ((size_t)1 << 21)
+
+/*
+ * sim_seen counts one more arrival of body hash h and returns how many came
+ * before. The table is capped: when it fills it starts over, which only
+ * makes later repeats draw as first arrivals. The caller holds s->mu.
+ */
+static uint32_t sim_seen(struct simhttp *s, uint64_t h)
+{
+	size_t i;
+
+	if (h == 0)
+		h = 1; /* 0 marks a free slot */
+	if (s->seen_n * 2 >= s->seen_cap) {
+		size_t ncap = s->seen_cap ? s->seen_cap * 2 : 4096;
+		uint64_t *nk;
+		uint32_t *nc;
+
+		if (ncap > SIM_SEEN_MAX) {
+			memset(s->seen_keys, 0, s->seen_cap * sizeof(*s->seen_keys));
+			s->seen_n = 0;
+		} else {
+			nk = calloc(ncap, sizeof(*nk));
+			nc = calloc(ncap, sizeof(*nc));
+			if (!nk || !nc) {
+				free(nk);
+				free(nc);
+				return 0;
+			}
+			for (size_t j = 0; j < s->seen_cap; j++) {
+				if (!s->seen_keys[j])
+					continue;
+				for (i = s->seen_keys[j] & (ncap - 1); nk[i]; i = (i + 1) & (ncap - 1))
+					;
+				nk[i] = s->seen_keys[j];
+				nc[i] = s->seen_counts[j];
+			}
+			free(s->seen_keys);
+			free(s->seen_counts);
+			s->seen_keys = nk;
+			s->seen_counts = nc;
+			s->seen_cap = ncap;
+		}
+	}
+	for (i = h & (s->seen_cap - 1); s->seen_keys[i]; i = (i + 1) & (s->seen_cap - 1)) {
+		if (s->seen_keys[i] == h)
+			return s->seen_counts[i]++;
+	}
+	s->seen_keys[i] = h;
+	s->seen_counts[i] = 1;
+	s->seen_n++;
+	return 0;
+}
+
 /* sim_handle_model serves a request for one of the model endpoints. */
 static void sim_handle_model(struct simhttp *s, struct http_request *req,
 			     const struct sim_route *rt, uint64_t seq)
@@ -822,14 +944,25 @@ static void sim_handle_model(struct simhttp *s, struct http_request *req,
 		sim_reply_header(&r, "Allow", "POST");
 		goto send;
 	}
-	if (!sim_authorized(s, req)) {
+	if (rt->bedrock && s->o.aws_access_key_id) {
+		if (!sim_signature_ok(s, req, &r))
+			goto send;
+	} else if (!sim_authorized(s, req)) {
 		sim_error(&r, rt->d, 401,
 			  "missing or wrong API key: send \"Authorization: Bearer KEY\" or "
 			  "\"x-api-key: KEY\"");
 		goto send;
 	}
-	/* Each request's faults depend only on the seed and its number. */
-	rng_seed(&rng, s->o.sim.seed ^ mix64(seq + 0x9e3779b97f4a7c15ULL));
+	/* A request's faults depend only on the seed, its body and its repeat. */
+	{
+		uint64_t h = hash64(req->body, req->body_len, 0x73696d);
+		uint32_t n;
+
+		pthread_mutex_lock(&s->mu);
+		n = sim_seen(s, h);
+		pthread_mutex_unlock(&s->mu);
+		rng_seed(&rng, s->o.sim.seed ^ mix64(h) ^ mix64(n + 0x9e3779b97f4a7c15ULL));
+	}
 	fault = sim_pick_fault(&s->o.sim, &rng);
 	pthread_mutex_lock(&s->mu);
 	r.slot = sim_admit(s);
@@ -927,6 +1060,9 @@ static void sim_stats_reset(struct simhttp *s)
 	st->in_flight = in_flight;
 	st->max_in_flight = in_flight;
 	s->next_seq = 0;
+	if (s->seen_keys)
+		memset(s->seen_keys, 0, s->seen_cap * sizeof(*s->seen_keys));
+	s->seen_n = 0;
 }
 
 /* sim_handle_control serves /healthz, /stats and /stats/reset; false for other paths. */
@@ -1075,6 +1211,10 @@ void simhttp_free(struct simhttp *s)
 	s->heap = NULL;
 	free(s->st.arrivals);
 	s->st.arrivals = NULL;
+	free(s->seen_keys);
+	free(s->seen_counts);
+	s->seen_keys = NULL;
+	s->seen_counts = NULL;
 	pthread_cond_destroy(&s->wake);
 	pthread_mutex_destroy(&s->mu);
 }

@@ -29,6 +29,9 @@ struct simhttp_opts {
 	struct backend_cfg sim;
 	int64_t hang_ms;            /* how long a "timeout" fault holds a request */
 	const char *api_key;        /* borrowed; NULL: no key is required */
+	/* When set (borrowed), Bedrock requests must carry a valid SigV4 signature. */
+	const char *aws_access_key_id;
+	const char *aws_secret_access_key;
 	const struct config *conf;  /* borrowed: the models Bedrock paths may name */
 };
 
@@ -65,7 +68,15 @@ struct simhttp {
 	struct sim_held **heap;     /* held answers, soonest first */
 	size_t n_heap, cap_heap;
 	uint64_t next_order;        /* keeps answers due at the same ms in arrival order */
-	uint64_t next_seq;          /* request number: seeds the request's faults */
+	uint64_t next_seq;          /* request number, for request ids */
+	/*
+	 * How many times each request body has been seen (by hash): a body's
+	 * n-th arrival draws its fault from (seed, body, n), so a retried record
+	 * meets the same faults whatever the timing of the run.
+	 */
+	uint64_t *seen_keys;
+	uint32_t *seen_counts;
+	size_t seen_cap, seen_n;
 	int64_t t0_ms;              /* monotonic start, for arrivals_ms */
 	struct simhttp_stats st;
 };

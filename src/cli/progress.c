@@ -74,8 +74,9 @@ void progress_update(void *ud, const struct run_progress *rp)
 	} else {
 		fprintf(stderr,
 			"progress: %s/%s records, %lld errors, %.0f records/s, %.0f tokens/s, %lld in "
-			"flight, ETA %s\n",
-			done, total, (long long)rp->c.errors, rate, tokrate, (long long)rp->in_flight, etas);
+			"flight (limit %d), ETA %s\n",
+			done, total, (long long)rp->c.errors, rate, tokrate, (long long)rp->in_flight,
+			rp->limit, etas);
 	}
 	fflush(stderr);
 }

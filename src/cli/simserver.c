@@ -47,13 +47,17 @@ static const char usage[] =
 	"                        a 200 whose body is not JSON; truncated is a 200\n"
 	"                        whose body stops halfway\n"
 	"  --seed N              seed of the texts and the faults (default 1); the\n"
-	"                        faults are the same for the same seed and request order\n"
+	"                        n-th arrival of the same request body meets the same\n"
+	"                        fault for the same seed, whatever the timing\n"
 	"  --retry-after-s N     Retry-After of 429 answers (default 1)\n"
 	"  --hang-ms N           how long a timeout fault holds its request\n"
 	"                        (default 600000)\n"
 	"  --config FILE         configuration whose [model.*] sections add Bedrock\n"
 	"                        model ids and their families (default: $BARGE_CONFIG,\n"
 	"                        else the built-in catalog only)\n"
+	"  --aws-access-key-id ID --aws-secret-access-key SECRET\n"
+	"                        require a valid SigV4 signature (service bedrock) on\n"
+	"                        Bedrock requests, made with these credentials\n"
 	"  --api-key KEY         require \"Authorization: Bearer KEY\" or \"x-api-key: KEY\";\n"
 	"                        anything else is answered 401\n"
 	"  --max-body-bytes N    largest request body; a larger one is answered 413\n"
@@ -113,6 +117,8 @@ struct sim_args {
 	const char *listen;
 	const char *config;
 	const char *api_key;
+	const char *aws_key_id;
+	const char *aws_secret;
 	struct backend_cfg sim;
 	int64_t hang_ms;
 	int64_t max_body;
@@ -133,6 +139,8 @@ static int sim_parse_args(int argc, char **argv, struct sim_args *a, bool *help)
 		{"hang-ms", required_argument, NULL, 'g'},
 		{"config", required_argument, NULL, 'c'},
 		{"api-key", required_argument, NULL, 'k'},
+		{"aws-access-key-id", required_argument, NULL, 'A'},
+		{"aws-secret-access-key", required_argument, NULL, 'S'},
 		{"max-body-bytes", required_argument, NULL, 'b'},
 		{"threads", required_argument, NULL, 'T'},
 		{"help", no_argument, NULL, 'h'},
@@ -157,6 +165,8 @@ static int sim_parse_args(int argc, char **argv, struct sim_args *a, bool *help)
 		case 'l': a->listen = optarg; break;
 		case 'c': a->config = optarg; break;
 		case 'k': a->api_key = optarg; break;
+		case 'A': a->aws_key_id = optarg; break;
+		case 'S': a->aws_secret = optarg; break;
 		case 't':
 			if (sim_parse_i64("--ttft-ms", optarg, 0, 3600000, &v))
 				return EXIT_USAGE;
@@ -226,6 +236,9 @@ static int sim_parse_args(int argc, char **argv, struct sim_args *a, bool *help)
 		return cli_usage("sim-server", "--listen HOST:PORT is required (port 0 picks one)");
 	if (a->api_key && !*a->api_key)
 		return cli_usage("sim-server", "--api-key must not be empty");
+	if (!a->aws_key_id != !a->aws_secret)
+		return cli_usage("sim-server",
+				 "--aws-access-key-id and --aws-secret-access-key go together");
 	return 0;
 }
 
@@ -273,6 +286,8 @@ int cmd_sim_server(int argc, char **argv)
 	so.sim = a.sim;
 	so.hang_ms = a.hang_ms;
 	so.api_key = a.api_key;
+	so.aws_access_key_id = a.aws_key_id;
+	so.aws_secret_access_key = a.aws_secret;
 	so.conf = &cfg;
 	rc = simhttp_init(&sim, &so, &e);
 	if (rc)

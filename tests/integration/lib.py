@@ -137,3 +137,65 @@ def assert_exactly_once(out_lines, ids):
 def sigkill(p):
     p.send_signal(signal.SIGKILL)
     p.wait()
+
+
+class SimServer:
+    """barge sim-server on 127.0.0.1: started on a free port (or the given
+    one), stopped by stop() or at the end of a with block."""
+
+    def __init__(self, *args, port=0):
+        self.args = [str(a) for a in args]
+        self.proc = None
+        self.port = port
+        self.start()
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [BARGE, "sim-server", "--listen", "127.0.0.1:%d" % self.port] + self.args,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        m = re.match(r"listening on 127\.0\.0\.1:(\d+)", line)
+        if not m:
+            err = self.proc.stderr.read() if self.proc.poll() is not None else ""
+            self.stop()
+            raise AssertionError("sim-server did not start: %r %s" % (line, err))
+        self.port = int(m.group(1))
+
+    @property
+    def base(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def stats(self):
+        import urllib.request
+        with urllib.request.urlopen(self.base + "/stats", timeout=10) as r:
+            return json.loads(r.read())
+
+    def reset(self):
+        import urllib.request
+        req = urllib.request.Request(self.base + "/stats/reset", data=b"", method="POST")
+        urllib.request.urlopen(req, timeout=10).read()
+
+    def kill(self):
+        """Stops the server abruptly, as a crash would."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc:
+            for f in (self.proc.stdout, self.proc.stderr):
+                if f:
+                    f.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.stop()
