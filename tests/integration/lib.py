@@ -165,14 +165,21 @@ class SimServer:
     def base(self):
         return "http://127.0.0.1:%d" % self.port
 
+    def _auth(self):
+        if "--api-key" in self.args:
+            return {"Authorization": "Bearer " + self.args[self.args.index("--api-key") + 1]}
+        return {}
+
     def stats(self):
         import urllib.request
-        with urllib.request.urlopen(self.base + "/stats", timeout=10) as r:
+        req = urllib.request.Request(self.base + "/stats", headers=self._auth())
+        with urllib.request.urlopen(req, timeout=10) as r:
             return json.loads(r.read())
 
     def reset(self):
         import urllib.request
-        req = urllib.request.Request(self.base + "/stats/reset", data=b"", method="POST")
+        req = urllib.request.Request(self.base + "/stats/reset", data=b"", method="POST",
+                                     headers=self._auth())
         urllib.request.urlopen(req, timeout=10).read()
 
     def kill(self):
