@@ -30,6 +30,8 @@ struct http_xfer {
 struct http_backend {
 	const struct http_dialect *d;
 	CURLM *multi;
+	char *proxy;                /* from the environment, read once; "" for none */
+	char *no_proxy;
 	char *base;                 /* base URL without a trailing slash */
 	struct curl_slist *headers; /* the same for every request */
 	struct http_xfer *pool;
@@ -192,6 +194,7 @@ static void on_done(struct curl_xfer *cx, int code)
 static struct http_xfer *xfer_get(struct ebackend *b)
 {
 	struct http_backend *h = b->drv_state;
+
 	struct http_xfer *x = h->pool;
 
 	if (x) {
@@ -221,6 +224,13 @@ static struct http_xfer *xfer_get(struct ebackend *b)
 		/* The engine times attempts; this only backs it up. */
 		curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS,
 				 (long)(b->cfg->timeout_s * 1000.0) + 5000L);
+		/*
+		 * The proxy settings of the environment, read once at open:
+		 * libcurl would otherwise look them up for every request.
+		 */
+		curl_easy_setopt(x->easy, CURLOPT_PROXY, h->proxy);
+		if (h->no_proxy)
+			curl_easy_setopt(x->easy, CURLOPT_NOPROXY, h->no_proxy);
 	}
 	if (x->body.max)
 		buf_reset(&x->body);
@@ -316,6 +326,8 @@ static void http_close(struct ebackend *b)
 		h->d->close(b);
 	curl_slist_free_all(h->headers);
 	free(h->base);
+	free(h->proxy);
+	free(h->no_proxy);
 	free(h);
 	b->drv_state = NULL;
 }
@@ -351,6 +363,26 @@ int http_open_base(struct ebackend *b, const struct http_dialect *d, const char 
 			     "[backend.%s])",
 			     h->base, b->cfg->name);
 		goto fail;
+	}
+	{
+		bool tls = !strncmp(h->base, "https://", 8);
+		const char *p = getenv(tls ? "https_proxy" : "http_proxy");
+		const char *np = getenv("no_proxy");
+
+		if (!p && tls)
+			p = getenv("HTTPS_PROXY");
+		if (!p)
+			p = getenv("all_proxy");
+		if (!p)
+			p = getenv("ALL_PROXY");
+		if (!np)
+			np = getenv("NO_PROXY");
+		h->proxy = strdup(p ? p : "");
+		h->no_proxy = np ? strdup(np) : NULL;
+		if (!h->proxy || (np && !h->no_proxy)) {
+			rc = err_set(e, ERR_NOMEM, "out of memory");
+			goto fail;
+		}
 	}
 	/* Content-Type for JSON, and no Expect: 100-continue round trip. */
 	h->headers = curl_slist_append(NULL, "Content-Type: application/json");

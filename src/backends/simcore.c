@@ -218,7 +218,7 @@ int sim_respond(const struct backend_cfg *cfg, struct rng *rng, const char *path
 		goto done;
 	}
 	max_out = max_tokens_of(req);
-	want = 8 + (int64_t)(mix64(h) % 120);
+	want = cfg->output_tokens > 0 ? cfg->output_tokens : 8 + (int64_t)(mix64(h) % 120);
 	a->output_tokens = want < max_out ? want : max_out;
 	buf_reset(&text);
 	gen_text(&text, h, a->output_tokens);

@@ -700,7 +700,7 @@ static void sim_gen_bedrock(struct simhttp *s, struct rng *rng, const struct sim
 		goto fail;
 	}
 	if (!json_is_type(mi, json_type_object) || fam->validate(mi, &e) ||
-	    fam->to_wire(WIRE_OPENAI, mi, upstream, &wr, &e)) {
+	    fam->to_wire(WIRE_OPENAI, mi, NULL, 0, upstream, &wr, &e)) {
 		char msg[ERR_MSG_MAX + 32];
 
 		snprintf(msg, sizeof(msg), "Malformed input request: %s",

@@ -15,7 +15,8 @@
 static const char usage[] =
 	"usage: barge sim-server --listen HOST:PORT [--ttft-ms N] [--itl-ms N]\n"
 	"          [--max-seqs N] [--fail-rate F] [--fail-types LIST] [--seed N]\n"
-	"          [--retry-after-s N] [--hang-ms N] [--config FILE] [--api-key KEY]\n"
+	"          [--retry-after-s N] [--output-tokens N] [--hang-ms N] [--config FILE]\n"
+	"          [--api-key KEY]\n"
 	"          [--max-body-bytes N] [--threads N]\n"
 	"\n"
 	"Serves the built-in simulator over HTTP, so that barge's remote backends and\n"
@@ -50,6 +51,8 @@ static const char usage[] =
 	"                        n-th arrival of the same request body meets the same\n"
 	"                        fault for the same seed, whatever the timing\n"
 	"  --retry-after-s N     Retry-After of 429 answers (default 1)\n"
+	"  --output-tokens N     every answer has N tokens (at most max_tokens); by\n"
+	"                        default 8 to 127, depending on the request\n"
 	"  --hang-ms N           how long a timeout fault holds its request\n"
 	"                        (default 600000)\n"
 	"  --config FILE         configuration whose [model.*] sections add Bedrock\n"
@@ -136,6 +139,7 @@ static int sim_parse_args(int argc, char **argv, struct sim_args *a, bool *help)
 		{"fail-types", required_argument, NULL, 'f'},
 		{"seed", required_argument, NULL, 's'},
 		{"retry-after-s", required_argument, NULL, 'a'},
+		{"output-tokens", required_argument, NULL, 'o'},
 		{"hang-ms", required_argument, NULL, 'g'},
 		{"config", required_argument, NULL, 'c'},
 		{"api-key", required_argument, NULL, 'k'},
@@ -206,6 +210,11 @@ static int sim_parse_args(int argc, char **argv, struct sim_args *a, bool *help)
 			if (sim_parse_i64("--retry-after-s", optarg, 0, 86400, &v))
 				return EXIT_USAGE;
 			a->sim.retry_after_s = (int)v;
+			break;
+		case 'o':
+			if (sim_parse_i64("--output-tokens", optarg, 1, 1000000, &v))
+				return EXIT_USAGE;
+			a->sim.output_tokens = (int)v;
 			break;
 		case 'g':
 			if (sim_parse_i64("--hang-ms", optarg, 1, 86400000, &v))

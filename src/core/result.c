@@ -105,9 +105,20 @@ int result_put_line(struct buf *b, const char *line, size_t len, const char *job
 
 int result_put_journal(struct buf *b, int64_t k, const struct result *r)
 {
-	buf_printf(b, "{\"k\":%lld,\"ok\":%d,\"code\":%d,\"it\":%lld,\"ot\":%lld,\"r\":%d,\"t\":%d,\"o\":",
-		   (long long)k, r->ok ? 1 : 0, r->code, (long long)r->input_tokens,
-		   (long long)r->output_tokens, r->retries, r->throttles);
+	/* One entry per record: plain appends, since printf costs here. */
+	buf_puts(b, "{\"k\":");
+	buf_put_i64(b, k);
+	buf_puts(b, r->ok ? ",\"ok\":1,\"code\":" : ",\"ok\":0,\"code\":");
+	buf_put_i64(b, r->code);
+	buf_puts(b, ",\"it\":");
+	buf_put_i64(b, r->input_tokens);
+	buf_puts(b, ",\"ot\":");
+	buf_put_i64(b, r->output_tokens);
+	buf_puts(b, ",\"r\":");
+	buf_put_i64(b, r->retries);
+	buf_puts(b, ",\"t\":");
+	buf_put_i64(b, r->throttles);
+	buf_puts(b, ",\"o\":");
 	if (r->ok)
 		buf_append(b, r->out, r->out_len);
 	else

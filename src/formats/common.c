@@ -1021,11 +1021,26 @@ static int build_anthropic(const struct fmt_chat *c, const char *upstream,
 }
 
 /* build_native serializes mi as it is (Bedrock families on Bedrock). */
-static int build_native(json_object *mi, const char *path, struct wire_req *out,
-			struct err *e)
+/* The bytes of a modelInput as written, when the caller has them. */
+struct raw_body {
+	const char *p;
+	size_t n;
+};
+
+static int build_native(json_object *mi, const struct raw_body *raw, const char *path,
+			struct wire_req *out, struct err *e)
 {
 	out->path = path;
-	out->body = json_dup_str(mi, &out->body_len);
+	if (raw->p) {
+		out->body = malloc(raw->n + 1);
+		if (out->body) {
+			memcpy(out->body, raw->p, raw->n);
+			out->body[raw->n] = '\0';
+			out->body_len = raw->n;
+		}
+	} else {
+		out->body = json_dup_str(mi, &out->body_len);
+	}
 	if (!out->body)
 		return err_set(e, ERR_NOMEM, "out of memory building the request for %s", path);
 	return 0;
@@ -1042,17 +1057,55 @@ static bool dropped(const char *key, const char *const *drop)
 	return false;
 }
 
+struct splice {
+	struct buf *b;
+	const char *const *drop;
+	size_t members;
+};
+
+static int splice_member(const struct json_span *m, void *ud)
+{
+	struct splice *sp = ud;
+
+	sp->members++;
+	if (json_span_key_is(m, "model"))
+		return 0;
+	for (size_t i = 0; sp->drop && sp->drop[i]; i++) {
+		if (json_span_key_is(m, sp->drop[i]))
+			return 0;
+	}
+	buf_puts(sp->b, ",\"");
+	buf_append(sp->b, m->key, m->key_len);
+	buf_puts(sp->b, "\":");
+	buf_append(sp->b, m->val, m->val_len);
+	return 0;
+}
+
 /*
- * build_renamed serializes mi with "model": upstream first and without its
- * own "model" or the members of the NULL-terminated list drop (which may
- * itself be NULL).
+ * build_renamed writes mi with "model": upstream first and without its own
+ * "model" or the members of the NULL-terminated list drop (which may itself
+ * be NULL). With the raw bytes at hand, every other member is copied as
+ * written; a body with a repeated key (which json-c collapsed) is
+ * serialized instead, so that the backend sees what validation saw.
  */
-static int build_renamed(json_object *mi, const char *path, const char *upstream,
-			 const char *const *drop, struct wire_req *out, struct err *e)
+static int build_renamed(json_object *mi, const struct raw_body *raw, const char *path,
+			 const char *upstream, const char *const *drop, struct wire_req *out,
+			 struct err *e)
 {
 	struct buf b;
 
 	req_start(&b, upstream);
+	if (raw->p) {
+		struct splice sp = {&b, drop, 0};
+		size_t mark = b.len;
+
+		json_scan_object(raw->p, raw->n, splice_member, &sp);
+		if (sp.members == (size_t)json_object_object_length(mi)) {
+			buf_putc(&b, '}');
+			return req_finish(&b, path, out, e);
+		}
+		b.len = mark;
+	}
 	json_object_object_foreach(mi, key, val) {
 		if (!dropped(key, drop))
 			fmt_put_json(&b, key, val);
@@ -1070,20 +1123,21 @@ static const char *const anthropic_header_members[] = {"anthropic_version", "ant
 						       NULL};
 
 /* build_passed sends mi to a wire that takes the body itself. */
-static int build_passed(enum wire w, json_object *mi, const char *path, const char *upstream,
-			struct wire_req *out, struct err *e)
+static int build_passed(enum wire w, json_object *mi, const struct raw_body *raw,
+			const char *path, const char *upstream, struct wire_req *out,
+			struct err *e)
 {
 	int rc;
 
 	if (w == WIRE_BEDROCK)
-		return build_native(mi, path, out, e);
+		return build_native(mi, raw, path, out, e);
 	if (w == WIRE_OPENAI)
-		return build_renamed(mi, path, upstream, NULL, out, e);
+		return build_renamed(mi, raw, path, upstream, NULL, out, e);
 	/* The Messages API refuses a request without max_tokens. */
 	rc = fmt_check_int(mi, "", "max_tokens", FMT_REQUIRED, 1, FMT_NO_MAX, e);
 	if (rc)
 		return rc;
-	return build_renamed(mi, path, upstream, anthropic_header_members, out, e);
+	return build_renamed(mi, raw, path, upstream, anthropic_header_members, out, e);
 }
 
 /* ---- neutral answers ---- */
@@ -1501,9 +1555,10 @@ void fmt_spec_estimate(const struct fmt_spec *s, json_object *mi, int64_t *input
 		*max_output_tokens = sampling_max_tokens(spec_settings(s, mi), s->keys);
 }
 
-int fmt_spec_to_wire(const struct fmt_spec *s, enum wire w, json_object *mi,
-		     const char *upstream, struct wire_req *out, struct err *e)
+int fmt_spec_to_wire(const struct fmt_spec *s, enum wire w, json_object *mi, const char *raw,
+		     size_t raw_len, const char *upstream, struct wire_req *out, struct err *e)
 {
+	struct raw_body rb = {raw, raw_len};
 	struct fmt_chat c;
 	int rc;
 
@@ -1511,7 +1566,7 @@ int fmt_spec_to_wire(const struct fmt_spec *s, enum wire w, json_object *mi,
 	if (rc)
 		return rc;
 	if (s->path[w])
-		return build_passed(w, mi, s->path[w], upstream, out, e);
+		return build_passed(w, mi, &rb, s->path[w], upstream, out, e);
 	/* The conversion relies on the shape that validation guarantees. */
 	rc = s->validate(s, mi, e);
 	if (rc)
@@ -1567,6 +1622,12 @@ static const struct fmt_answer *answer_shape(const struct fmt_spec *s, enum wire
 	return &s->bedrock;
 }
 
+/* one_line is true when s holds no line break, so it can sit inside a JSONL line. */
+static bool one_line(const char *s, size_t n)
+{
+	return !memchr(s, '\n', n) && !memchr(s, '\r', n);
+}
+
 /*
  * pass_answer keeps the answer of a wire that took the body itself: it is
  * the modelOutput already, once it is seen to have the family's shape.
@@ -1581,7 +1642,21 @@ static int pass_answer(const struct fmt_spec *s, enum wire w, const struct wire_
 		return rc;
 	usage_fill(u, r, count_at(r->body, &a->input_tokens),
 		   s->family->embeddings ? 0 : count_at(r->body, &a->output_tokens));
-	json_put(out, r->body);
+	/*
+	 * The answer's own bytes serve when they fit on one output line: it
+	 * saves serializing it again, and keeps the backend's spelling.
+	 */
+	if (r->raw && one_line(r->raw, r->raw_len)) {
+		size_t st = 0, n = r->raw_len;
+
+		while (st < n && (r->raw[st] == ' ' || r->raw[st] == '\t'))
+			st++;
+		while (n > st && (r->raw[n - 1] == ' ' || r->raw[n - 1] == '\t'))
+			n--;
+		buf_append(out, r->raw + st, n - st);
+	} else {
+		json_put(out, r->body);
+	}
 	return put_done(out, e);
 }
 

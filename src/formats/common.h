@@ -171,8 +171,8 @@ struct fmt_spec {
 /* The family callbacks of format.h, for the family that s describes. */
 void fmt_spec_estimate(const struct fmt_spec *s, json_object *mi, int64_t *input_tokens,
 		       int64_t *max_output_tokens);
-int fmt_spec_to_wire(const struct fmt_spec *s, enum wire w, json_object *mi,
-		     const char *upstream, struct wire_req *out, struct err *e);
+int fmt_spec_to_wire(const struct fmt_spec *s, enum wire w, json_object *mi, const char *raw,
+		     size_t raw_len, const char *upstream, struct wire_req *out, struct err *e);
 int fmt_spec_from_wire(const struct fmt_spec *s, enum wire w, const struct wire_resp *r,
 		       const char *model, struct buf *out, struct usage *u, struct err *e);
 
@@ -191,10 +191,11 @@ int fmt_spec_from_wire(const struct fmt_spec *s, enum wire w, const struct wire_
 	{                                                                                      \
 		fmt_spec_estimate(&(spec), mi, in, max_out);                                   \
 	}                                                                                      \
-	static int var##_to_wire(enum wire w, json_object *mi, const char *upstream,           \
-				 struct wire_req *out, struct err *e)                          \
+	static int var##_to_wire(enum wire w, json_object *mi, const char *raw,               \
+				 size_t raw_len, const char *upstream, struct wire_req *out,   \
+				 struct err *e)                                                \
 	{                                                                                      \
-		return fmt_spec_to_wire(&(spec), w, mi, upstream, out, e);                     \
+		return fmt_spec_to_wire(&(spec), w, mi, raw, raw_len, upstream, out, e);       \
 	}                                                                                      \
 	static int var##_from_wire(enum wire w, json_object *mi, const struct wire_resp *r,    \
 				   const char *model, struct buf *out, struct usage *u,        \

@@ -46,6 +46,8 @@ struct wire_req {
 /* A backend's answer as the adapter sees it. */
 struct wire_resp {
 	json_object *body;       /* parsed response body (borrowed) */
+	const char *raw;         /* the body's bytes as received, or NULL (borrowed) */
+	size_t raw_len;
 	int64_t hdr_input_tokens;  /* from response headers where the dialect has them, else -1 */
 	int64_t hdr_output_tokens; /* likewise */
 };
@@ -72,12 +74,14 @@ struct family {
 	 */
 	void (*estimate)(json_object *mi, int64_t *input_tokens, int64_t *max_output_tokens);
 	/*
-	 * to_wire builds the request for wire w with model name upstream. The
+	 * to_wire builds the request for wire w with model name upstream. raw
+	 * (may be NULL) is mi as written: a wire that takes the body itself gets
+	 * those bytes, so numbers and escapes reach the backend unchanged. The
 	 * caller owns out->body afterwards. ERR_CONFIG when the family cannot
 	 * be expressed in w (embeddings on the Anthropic API).
 	 */
-	int (*to_wire)(enum wire w, json_object *mi, const char *upstream,
-		       struct wire_req *out, struct err *e);
+	int (*to_wire)(enum wire w, json_object *mi, const char *raw, size_t raw_len,
+		       const char *upstream, struct wire_req *out, struct err *e);
 	/*
 	 * from_wire appends the family's native modelOutput (one JSON value) to
 	 * out and fills u. mi is the original modelInput (some outputs echo a

@@ -391,6 +391,7 @@ static int backend_key(struct backend_cfg *b, const char *k, const char *v, stru
 			{"max_seqs", offsetof(struct backend_cfg, max_seqs), 0, 1000000},
 			{"retry_after_s", offsetof(struct backend_cfg, retry_after_s), 0, 3600},
 			{"max_down_s", offsetof(struct backend_cfg, max_down_s), 0, 604800},
+			{"output_tokens", offsetof(struct backend_cfg, output_tokens), 0, 1000000},
 		};
 		for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
 			if (strcmp(k, ints[i].key))

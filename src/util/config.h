@@ -52,6 +52,7 @@ struct backend_cfg {
 	unsigned fail_types;
 	uint64_t seed;
 	int retry_after_s;
+	int output_tokens;  /* > 0: every answer has this many tokens (up to max_tokens) */
 };
 
 struct model_cfg {

@@ -661,7 +661,7 @@ static json_object *wire_body(const char *family, enum wire w, const char *mi,
 	int rc;
 
 	err_init(&e);
-	rc = fam(family)->to_wire(w, o, "up-model", &req, &e);
+	rc = fam(family)->to_wire(w, o, NULL, 0, "up-model", &req, &e);
 	if (rc)
 		fail_msg("%s to %s: %s", family, fmt_wire_name(w), e.msg);
 	assert_non_null(req.body);
@@ -686,7 +686,7 @@ static void wire_fail(const char *family, enum wire w, const char *mi, int code,
 	int rc;
 
 	err_init(&e);
-	rc = fam(family)->to_wire(w, o, "up-model", &req, &e);
+	rc = fam(family)->to_wire(w, o, NULL, 0, "up-model", &req, &e);
 	assert_int_equal(rc, code);
 	assert_null(req.body);
 	assert_contains(e.msg, frag);
@@ -1383,6 +1383,74 @@ static void test_from_wire_malformed(void **state)
 		    "backend answer has no content array");
 }
 
+/* to_wire with the raw bytes: passed-through members keep their spelling. */
+static void test_to_wire_raw_keeps_bytes(void **state)
+{
+	const char *raw = "{\"model\":\"x\",\"max_tokens\":16,\"temperature\":0.70,"
+			  "\"messages\":[{\"role\":\"user\",\"content\":\"caf\\u00e9\"}]}";
+	const char *dup = "{\"max_tokens\":16,\"max_tokens\":17,"
+			  "\"messages\":[{\"role\":\"user\",\"content\":\"a\"}]}";
+	const char *bed = "{ \"inputText\" : \"hi\", \"dimensions\": 256 }";
+	struct wire_req req = {0};
+	json_object *o = pj(raw);
+	struct err e;
+
+	(void)state;
+	assert_ok(fam("openai-chat")->to_wire(WIRE_OPENAI, o, raw, strlen(raw), "up", &req, &e), &e);
+	assert_string_equal(req.body, "{\"model\":\"up\",\"max_tokens\":16,\"temperature\":0.70,"
+				      "\"messages\":[{\"role\":\"user\",\"content\":\"caf\\u00e9\"}]}");
+	free(req.body);
+	json_object_put(o);
+	/* A repeated key was collapsed by the parser: the body is rebuilt from it. */
+	o = pj(dup);
+	assert_ok(fam("openai-chat")->to_wire(WIRE_OPENAI, o, dup, strlen(dup), "up", &req, &e), &e);
+	assert_null(strstr(req.body, "\"max_tokens\":16"));
+	assert_non_null(strstr(req.body, "\"max_tokens\":17"));
+	free(req.body);
+	json_object_put(o);
+	/* Bedrock takes the body exactly as written. */
+	o = pj(bed);
+	assert_ok(fam("titan-embed")->to_wire(WIRE_BEDROCK, o, bed, strlen(bed), "up", &req, &e), &e);
+	assert_string_equal(req.body, bed);
+	assert_string_equal(req.path, "/invoke");
+	free(req.body);
+	json_object_put(o);
+}
+
+/* from_wire of a passed-through answer keeps its bytes unless they span lines. */
+static void test_from_wire_raw_one_line(void **state)
+{
+	const char *one = "{\"id\":\"c\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,"
+			  "\"message\":{\"role\":\"assistant\",\"content\":\"hi\"},\"finish_reason\":"
+			  "\"stop\"}],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1,"
+			  "\"total_tokens\":4},\"x\":1.50}";
+	const char *pretty = "{\n  \"id\": \"c\",\n  \"choices\": [{\"index\": 0, \"message\": "
+			     "{\"role\": \"assistant\", \"content\": \"hi\"}, \"finish_reason\": "
+			     "\"stop\"}],\n  \"usage\": {\"prompt_tokens\": 3, \"completion_tokens\": 1}\n}\n";
+	json_object *mi = pj("{\"messages\":[{\"role\":\"user\",\"content\":\"a\"}]}");
+	json_object *b1 = pj(one), *b2 = pj(pretty);
+	struct wire_resp r1 = {b1, one, strlen(one), -1, -1};
+	struct wire_resp r2 = {b2, pretty, strlen(pretty), -1, -1};
+	struct usage u;
+	struct buf out;
+	struct err e;
+
+	(void)state;
+	buf_init(&out, 0);
+	assert_ok(fam("openai-chat")->from_wire(WIRE_OPENAI, mi, &r1, "m", &out, &u, &e), &e);
+	assert_string_equal(out.data, one);
+	assert_int_equal(u.input_tokens, 3);
+	assert_int_equal(u.output_tokens, 1);
+	buf_reset(&out);
+	assert_ok(fam("openai-chat")->from_wire(WIRE_OPENAI, mi, &r2, "m", &out, &u, &e), &e);
+	assert_null(memchr(out.data, '\n', out.len));
+	assert_non_null(strstr(out.data, "\"content\":\"hi\""));
+	buf_free(&out);
+	json_object_put(mi);
+	json_object_put(b1);
+	json_object_put(b2);
+}
+
 /* Generated ids are random and well formed when the backend gave none. */
 static void test_from_wire_generated_id(void **state)
 {
@@ -1446,6 +1514,8 @@ int main(void)
 		cmocka_unit_test(test_from_wire_usage_fallback),
 		cmocka_unit_test(test_from_wire_malformed),
 		cmocka_unit_test(test_from_wire_generated_id),
+		cmocka_unit_test(test_to_wire_raw_keeps_bytes),
+		cmocka_unit_test(test_from_wire_raw_one_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
