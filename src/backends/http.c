@@ -349,6 +349,11 @@ int http_open_base(struct ebackend *b, const struct http_dialect *d, const char 
 	b->drv_state = h;
 	h->d = d;
 	h->multi = engine_curl_multi(b->eng);
+	if (!h->multi) {
+		free(h);
+		b->drv_state = NULL;
+		return err_set(e, ERR_NOMEM, "cannot create a libcurl multi handle");
+	}
 	h->base = strdup(base ? base : "");
 	if (!h->base) {
 		rc = err_set(e, ERR_NOMEM, "out of memory");

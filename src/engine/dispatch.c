@@ -254,8 +254,25 @@ static void on_curl_timeout(struct timer *t)
 	curl_finished(eng);
 }
 
+/*
+ * engine_curl_multi makes the engine's libcurl multi handle on first use:
+ * an engine that only drives the in-process simulator never loads TLS.
+ * Returns NULL when libcurl cannot make one.
+ */
 void *engine_curl_multi(struct engine *eng)
 {
+	if (eng->multi)
+		return eng->multi;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	eng->multi = curl_multi_init();
+	if (!eng->multi)
+		return NULL;
+	curl_multi_setopt(eng->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+	curl_multi_setopt(eng->multi, CURLMOPT_SOCKETDATA, eng);
+	curl_multi_setopt(eng->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+	curl_multi_setopt(eng->multi, CURLMOPT_TIMERDATA, eng);
+	/* HTTP/2 multiplexes requests on one connection where a backend offers it. */
+	curl_multi_setopt(eng->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
 	return eng->multi;
 }
 
@@ -288,7 +305,6 @@ struct engine *engine_new(struct limiter_set *limits, struct err *e)
 	}
 	eng->wake[0] = eng->wake[1] = eng->epfd = -1;
 	raise_nofile();
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	eng->limits = limits;
 	if (!limits) {
 		eng->limits = limiter_set_new();
@@ -306,17 +322,6 @@ struct engine *engine_new(struct limiter_set *limits, struct err *e)
 	ev.events = EPOLLIN;
 	ev.data.fd = eng->wake[0];
 	epoll_ctl(eng->epfd, EPOLL_CTL_ADD, eng->wake[0], &ev);
-	eng->multi = curl_multi_init();
-	if (!eng->multi) {
-		err_set(e, ERR_NOMEM, "cannot create a libcurl multi handle");
-		goto fail;
-	}
-	curl_multi_setopt(eng->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
-	curl_multi_setopt(eng->multi, CURLMOPT_SOCKETDATA, eng);
-	curl_multi_setopt(eng->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
-	curl_multi_setopt(eng->multi, CURLMOPT_TIMERDATA, eng);
-	/* HTTP/2 multiplexes requests on one connection where a backend offers it. */
-	curl_multi_setopt(eng->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
 	engine_timer_init(&eng->curl_timer, on_curl_timeout);
 	eng->now = time_mono_ms();
 	return eng;
@@ -345,7 +350,8 @@ void engine_free(struct engine *eng)
 			b->drv->close(b);
 		free(b);
 	}
-	curl_multi_cleanup(eng->multi);
+	if (eng->multi)
+		curl_multi_cleanup(eng->multi);
 	close(eng->wake[0]);
 	close(eng->wake[1]);
 	close(eng->epfd);
@@ -746,7 +752,7 @@ static void wait_events(struct engine *eng, int ms)
 			flags |= CURL_CSELECT_ERR;
 		curl_multi_socket_action(eng->multi, fd, flags, &running);
 	}
-	if (n > 0)
+	if (n > 0 && eng->multi)
 		curl_finished(eng);
 }
 
