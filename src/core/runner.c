@@ -320,6 +320,8 @@ static void on_call_done(struct call *c)
 			s->res.out = buf_steal(&out, &s->res.out_len);
 			s->res.input_tokens = u.input_tokens;
 			s->res.output_tokens = u.output_tokens;
+			/* The limiter settles its token budget with the real usage. */
+			c->actual_tokens = u.input_tokens + u.output_tokens;
 		} else {
 			set_error(&s->res, 502, out.err ? "the backend's answer is too large" : e.msg);
 		}

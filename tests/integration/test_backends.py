@@ -255,3 +255,23 @@ def test_backend_down_and_back(d):
         assert_exactly_once(lines, [x["recordId"] for x in recs])
     finally:
         srv.stop()
+
+
+def test_retry_after_is_honoured(d):
+    with SimServer("--fail-rate", "1", "--fail-types", "429", "--retry-after-s", "1",
+                   "--api-key", KEY) as srv:
+        cfg = config(d, srv.port, max_attempts=3, retry_base_ms=1, retry_max_ms=2)
+        recs = [{"recordId": str(i), "modelInput": claude(i)} for i in range(4)]
+        t0 = time.time()
+        r = run(d, cfg, "oa-anthropic-messages", recs)
+        elapsed = time.time() - t0
+        assert r.rc == 0, r
+        lines = read_jsonl(os.path.join(job_dir(os.path.join(d, "out")), "in.jsonl.out"))
+        assert {l["error"]["errorCode"] for l in lines} == {429}
+        # Two waits of at least the server's Retry-After (1 s), although the
+        # configured backoff alone would wait 2 ms at most.
+        assert elapsed >= 2.0, elapsed
+        a = srv.stats()["arrivals_ms"]
+        assert len(a) == 12
+        firsts, seconds, thirds = sorted(a)[:4], sorted(a)[4:8], sorted(a)[8:]
+        assert min(seconds) - max(firsts) >= 900 and min(thirds) - max(seconds) >= 900, a
