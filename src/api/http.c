@@ -1,4 +1,5 @@
 /* http.c - the HTTP server layer on libmicrohttpd: requests in, answers now or later. */
+#include "util/rlimit.h"
 #include "api/http.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -677,6 +678,7 @@ int http_server_start(struct http_server *s, struct err *e)
 
 	if (s->started)
 		return err_set(e, ERR_CONFLICT, "the http server is already started");
+	rlimit_raise_nofile();
 	rc = http_listen(s, &fd, e);
 	if (rc)
 		return rc;

@@ -17,7 +17,7 @@ static const char usage[] =
 	"          [--max-seqs N] [--fail-rate F] [--fail-types LIST] [--seed N]\n"
 	"          [--retry-after-s N] [--output-tokens N] [--hang-ms N] [--config FILE]\n"
 	"          [--api-key KEY]\n"
-	"          [--max-body-bytes N] [--threads N]\n"
+	"          [--max-body-bytes N] [--threads N] [--max-connections N]\n"
 	"\n"
 	"Serves the built-in simulator over HTTP, so that barge's remote backends and\n"
 	"any OpenAI, Anthropic or Bedrock client can be tested without a real model.\n"
@@ -66,6 +66,7 @@ static const char usage[] =
 	"  --max-body-bytes N    largest request body; a larger one is answered 413\n"
 	"                        (default 16777216)\n"
 	"  --threads N           HTTP polling threads (default 2)\n"
+	"  --max-connections N   connections open at once (default 1024)\n"
 	"\n"
 	"GET /stats answers {\"requests\", \"by_status\": {\"200\": n, ...}, \"faults\":\n"
 	"{\"429\", \"500\", \"503\", \"timeout\", \"reset\", \"malformed\", \"truncated\"},\n"
@@ -126,6 +127,7 @@ struct sim_args {
 	int64_t hang_ms;
 	int64_t max_body;
 	int64_t threads;
+	int64_t max_connections;
 };
 
 static int sim_parse_args(int argc, char **argv, struct sim_args *a, bool *help)
@@ -147,6 +149,7 @@ static int sim_parse_args(int argc, char **argv, struct sim_args *a, bool *help)
 		{"aws-secret-access-key", required_argument, NULL, 'S'},
 		{"max-body-bytes", required_argument, NULL, 'b'},
 		{"threads", required_argument, NULL, 'T'},
+		{"max-connections", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -226,6 +229,11 @@ static int sim_parse_args(int argc, char **argv, struct sim_args *a, bool *help)
 				return EXIT_USAGE;
 			a->max_body = v;
 			break;
+		case 'C':
+			if (sim_parse_i64("--max-connections", optarg, 1, 1000000, &v))
+				return EXIT_USAGE;
+			a->max_connections = v;
+			break;
 		case 'T':
 			if (sim_parse_i64("--threads", optarg, 1, 256, &v))
 				return EXIT_USAGE;
@@ -276,6 +284,8 @@ int cmd_sim_server(int argc, char **argv)
 		return EXIT_USAGE;
 	ho.max_body_bytes = (size_t)a.max_body;
 	ho.threads = (unsigned)a.threads;
+	if (a.max_connections)
+		ho.max_connections = (unsigned)a.max_connections;
 	if ((rc = cli_load_config("sim-server", a.config, &cfg)))
 		return rc;
 	cfg_loaded = true;

@@ -4,6 +4,7 @@
 #include "engine/limiter.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/rlimit.h"
 #include "util/time.h"
 
 #include <curl/curl.h>
@@ -13,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #define ENGINE_MAX_BACKENDS 64
@@ -276,24 +276,6 @@ void *engine_curl_multi(struct engine *eng)
 	return eng->multi;
 }
 
-/*
- * raise_nofile lifts the soft limit on open files to the hard limit once,
- * because every request in flight holds a socket.
- */
-static void raise_nofile(void)
-{
-	static int done;
-	struct rlimit rl;
-
-	if (done)
-		return;
-	done = 1;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
 struct engine *engine_new(struct limiter_set *limits, struct err *e)
 {
 	struct engine *eng = calloc(1, sizeof(*eng));
@@ -304,7 +286,7 @@ struct engine *engine_new(struct limiter_set *limits, struct err *e)
 		return NULL;
 	}
 	eng->wake[0] = eng->wake[1] = eng->epfd = -1;
-	raise_nofile();
+	rlimit_raise_nofile();
 	eng->limits = limits;
 	if (!limits) {
 		eng->limits = limiter_set_new();

@@ -275,3 +275,17 @@ def test_retry_after_is_honoured(d):
         assert len(a) == 12
         firsts, seconds, thirds = sorted(a)[:4], sorted(a)[4:8], sorted(a)[8:]
         assert min(seconds) - max(firsts) >= 900 and min(thirds) - max(seconds) >= 900, a
+
+
+def test_thousands_in_flight(d):
+    """Two thousand requests in flight at once from one barge thread."""
+    with SimServer("--ttft-ms", "2000", "--max-connections", "4000", "--threads", "2",
+                   "--api-key", KEY) as srv:
+        cfg = config(d, srv.port, max_concurrency=2000, timeout_s=60)
+        recs = [{"recordId": str(i), "modelInput": claude(i)} for i in range(2500)]
+        r = run(d, cfg, "oa-anthropic-messages", recs)
+        assert r.rc == 0, r
+        assert r.json()["successRecordCount"] == 2500
+        st = srv.stats()
+        assert st["max_in_flight"] >= 1500, st["max_in_flight"]
+        assert st["max_in_flight"] <= 2000
