@@ -592,6 +592,43 @@ static int check_backend(struct ctx *x)
 	return 0;
 }
 
+static void on_progress(void *ud, const char *job_id, const struct run_progress *p)
+{
+	(void)job_id;
+	progress_update(ud, p);
+}
+
+/*
+ * drive runs the job on a runner of its own until it ends, passing signals
+ * on as stops. Returns RUN_DONE, RUN_STOPPED, or RUN_FAILED with e set.
+ */
+static int drive(struct ctx *x, const struct runner_opts *ro, struct err *e)
+{
+	struct run_model m = {x->m.model, x->m.fam, x->m.backend};
+	struct runner *r = runner_new(ro, e);
+	struct run_ended ended;
+	size_t n = 0;
+	int stops = 0;
+
+	if (!r)
+		return RUN_FAILED;
+	if (runner_add(r, &x->job, &m, e)) {
+		runner_free(r);
+		return RUN_FAILED;
+	}
+	while (n == 0) {
+		if (stop_flag > stops) {
+			stops = stop_flag;
+			runner_stop(r, x->job.id, stops > 1);
+		}
+		runner_step(r, 50, &ended, 1, &n);
+	}
+	runner_free(r);
+	if (ended.end == RUN_FAILED)
+		*e = ended.err;
+	return ended.end;
+}
+
 static int run_job(struct ctx *x)
 {
 	struct runner_opts ro = {0};
@@ -612,20 +649,16 @@ static int run_job(struct ctx *x)
 	ro.st = x->st;
 	ro.obj = x->obj;
 	ro.eng = x->eng;
-	ro.model = x->m.model;
-	ro.fam = x->m.fam;
-	ro.backend = x->m.backend;
 	ro.lim = &x->cfg.limits;
 	ro.journal_dir = x->journal_dir;
 	ro.owner = x->owner;
 	ro.lease_ms = 3600 * 1000;
-	ro.stop = &stop_flag;
 	ro.stop_grace_ms = (int64_t)(x->m.backend->timeout_s * 1000.0);
 	if (ro.stop_grace_ms > 30000)
 		ro.stop_grace_ms = 30000;
-	ro.progress = progress_update;
+	ro.progress = on_progress;
 	ro.progress_ud = &x->prog;
-	rc = runner_run(&ro, &x->job, &e);
+	rc = drive(x, &ro, &e);
 	progress_end(&x->prog);
 	/* The runner's chunk commits changed the counts: read them back. */
 	{

@@ -1,5 +1,6 @@
 /* job.c - a batch job's status machine and bookkeeping. */
 #include "core/job.h"
+#include "util/err.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +82,31 @@ void job_free(struct job *j)
 	free(j->role_arn);
 	free(j->tags_json);
 	job_init(j);
+}
+
+int job_copy(struct job *dst, const struct job *src)
+{
+	char **const fields[] = {&dst->arn, &dst->name, &dst->account, &dst->model_id,
+				 &dst->invocation_type, &dst->message, &dst->input_uri,
+				 &dst->output_uri, &dst->run_key, &dst->client_token,
+				 &dst->role_arn, &dst->tags_json};
+
+	*dst = *src;
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		if (*fields[i])
+			*fields[i] = strdup(*fields[i]);
+	}
+	/* A field that was set and is NULL now failed to copy. */
+	if ((src->arn && !dst->arn) || (src->name && !dst->name) ||
+	    (src->account && !dst->account) || (src->model_id && !dst->model_id) ||
+	    (src->invocation_type && !dst->invocation_type) || (src->message && !dst->message) ||
+	    (src->input_uri && !dst->input_uri) || (src->output_uri && !dst->output_uri) ||
+	    (src->run_key && !dst->run_key) || (src->client_token && !dst->client_token) ||
+	    (src->role_arn && !dst->role_arn) || (src->tags_json && !dst->tags_json)) {
+		job_free(dst);
+		return ERR_NOMEM;
+	}
+	return 0;
 }
 
 void job_input_free(struct job_input *in)

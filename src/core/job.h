@@ -115,6 +115,11 @@ bool job_transition_ok(enum job_status from, enum job_status to);
 
 void job_init(struct job *j);
 void job_free(struct job *j);
+/*
+ * job_copy makes dst (not initialised) a deep copy of src. Returns 0, or
+ * ERR_NOMEM with dst freed.
+ */
+int job_copy(struct job *dst, const struct job *src);
 void job_input_free(struct job_input *in);
 /* job_inputs_free frees an array of n inputs and the array. */
 void job_inputs_free(struct job_input *v, size_t n);

@@ -1,4 +1,4 @@
-/* runner.c - runs a job's chunks through the engine to part objects. */
+/* runner.c - runs the chunks of many jobs through one engine to part objects. */
 #include "core/runner.h"
 #include "core/jsonl.h"
 #include "core/record.h"
@@ -23,6 +23,7 @@
 #define RUN_PROGRESS_MS 250
 
 struct runner;
+struct run_job;
 struct run_chunk;
 
 /* One record of a running chunk. */
@@ -33,11 +34,10 @@ struct slot {
 	struct record rec;    /* parsed while in flight, for from_wire */
 	char *line;           /* the input line while in flight (rec points into it) */
 	bool in_flight;
-	bool invalid;         /* skipped at validation: an error record without a request */
 };
 
 struct run_chunk {
-	struct runner *R;
+	struct run_job *J;
 	struct chunk meta;
 	const struct job_input *input;
 	struct slot *slots;
@@ -54,22 +54,36 @@ struct run_chunk {
 	struct run_chunk *next_active;
 };
 
-struct runner {
-	const struct runner_opts *o;
-	struct job *job;
+/* A job being run. */
+struct run_job {
+	struct runner *R;
+	struct job job;
+	struct run_model m;
 	struct ebackend *be;
 	enum wire wire;
 	struct job_input *inputs;
 	size_t n_inputs;
-	struct run_chunk *active; /* leased chunks, in lease order */
+	struct run_chunk *active;  /* leased chunks, in lease order */
 	struct run_chunk *reading; /* the chunk whose records are being read */
-	bool no_more;             /* every chunk has been leased */
+	bool no_more;              /* every chunk has been leased */
 	int64_t outstanding;
 	size_t outstanding_bytes;
 	struct run_progress prog;
-	int failed;               /* a fatal error happened in a callback */
+	int64_t t0;
+	bool stopping;
+	bool stop_now;
+	int64_t stop_at;
+	int failed;                /* a fatal error happened */
 	struct err ferr;
-	struct buf line;          /* scratch for output and journal lines */
+	struct run_job *next;
+};
+
+struct runner {
+	struct runner_opts o;
+	struct run_job *jobs;
+	struct run_job *turn;      /* the job whose turn it is to send */
+	struct buf line;           /* scratch for output and journal lines */
+	int64_t last_flush, last_report;
 };
 
 void runner_journal_path(const char *dir, const char *job_id, unsigned seq, char *out,
@@ -96,12 +110,12 @@ char *runner_part_uri(const struct job *j, const struct job_input *in, unsigned 
 	return uri;
 }
 
-static void fail_run(struct runner *R, const struct err *e)
+static void fail_job(struct run_job *J, const struct err *e)
 {
-	if (R->failed)
+	if (J->failed)
 		return;
-	R->failed = 1;
-	R->ferr = *e;
+	J->failed = 1;
+	J->ferr = *e;
 }
 
 static int mkdirs(const char *path)
@@ -143,9 +157,9 @@ static void chunk_free(struct run_chunk *ch)
  * write_part writes the chunk's output lines to its part object, echoing
  * each input line's recordId and modelInput as written.
  */
-static int write_part(struct runner *R, struct run_chunk *ch, struct err *e)
+static int write_part(struct run_job *J, struct run_chunk *ch, struct err *e)
 {
-	const struct runner_opts *o = R->o;
+	const struct runner_opts *o = &J->R->o;
 	struct jsonl_reader rd;
 	struct jsonl_line l;
 	struct obj_writer *w = NULL;
@@ -153,7 +167,7 @@ static int write_part(struct runner *R, struct run_chunk *ch, struct err *e)
 	int64_t k = 0;
 	int rc;
 
-	uri = runner_part_uri(R->job, ch->input, ch->meta.seq);
+	uri = runner_part_uri(&J->job, ch->input, ch->meta.seq);
 	if (!uri)
 		return err_set(e, ERR_NOMEM, "out of memory");
 	rc = jsonl_open(&rd, o->obj, ch->input->uri, ch->meta.start_off,
@@ -165,15 +179,15 @@ static int write_part(struct runner *R, struct run_chunk *ch, struct err *e)
 	if (rc)
 		goto close;
 	while (k < ch->meta.nrecords && (rc = jsonl_next(&rd, &l, e)) == 1) {
-		buf_reset(&R->line);
-		result_put_line(&R->line, l.data, l.len, R->job->id, ch->input->idx,
+		buf_reset(&J->R->line);
+		result_put_line(&J->R->line, l.data, l.len, J->job.id, ch->input->idx,
 				ch->meta.first_record + k, &ch->slots[k].res);
-		if (R->line.err) {
+		if (J->R->line.err) {
 			rc = err_set(e, ERR_LIMIT, "output line of record %lld is too large",
 				     (long long)(ch->meta.first_record + k));
 			break;
 		}
-		rc = obj_writer_write(w, R->line.data, R->line.len, e);
+		rc = obj_writer_write(w, J->R->line.data, J->R->line.len, e);
 		if (rc)
 			break;
 		k++;
@@ -193,23 +207,23 @@ out:
 	return rc;
 }
 
-static void unlink_active(struct runner *R, struct run_chunk *ch)
+static void unlink_active(struct run_job *J, struct run_chunk *ch)
 {
-	struct run_chunk **pp = &R->active;
+	struct run_chunk **pp = &J->active;
 
 	while (*pp && *pp != ch)
 		pp = &(*pp)->next_active;
 	if (*pp)
 		*pp = ch->next_active;
-	if (R->reading == ch)
-		R->reading = NULL;
+	if (J->reading == ch)
+		J->reading = NULL;
 }
 
 /*
  * complete_chunk makes a finished chunk durable: its part object first,
  * then one store transaction with its counts, then the journal goes.
  */
-static void complete_chunk(struct runner *R, struct run_chunk *ch)
+static void complete_chunk(struct run_job *J, struct run_chunk *ch)
 {
 	struct err e;
 	int rc;
@@ -219,12 +233,12 @@ static void complete_chunk(struct runner *R, struct run_chunk *ch)
 		result_count(&ch->meta.c, &ch->slots[i].res);
 	if (ch->journal && fflush(ch->journal) != 0)
 		log_warn("journal %s: %s", ch->journal_path, strerror(errno));
-	rc = write_part(R, ch, &e);
+	rc = write_part(J, ch, &e);
 	if (!rc)
-		rc = store_chunk_complete(R->o->st, &ch->meta, R->o->owner, time_now_ms(), &e);
+		rc = store_chunk_complete(J->R->o.st, &ch->meta, J->R->o.owner, time_now_ms(), &e);
 	if (rc) {
 		err_prefix(&e, "chunk %u", ch->meta.seq);
-		fail_run(R, &e);
+		fail_job(J, &e);
 		return;
 	}
 	if (ch->journal) {
@@ -232,7 +246,7 @@ static void complete_chunk(struct runner *R, struct run_chunk *ch)
 		ch->journal = NULL;
 	}
 	unlink(ch->journal_path);
-	unlink_active(R, ch);
+	unlink_active(J, ch);
 	chunk_free(ch);
 }
 
@@ -241,36 +255,38 @@ static void complete_chunk(struct runner *R, struct run_chunk *ch)
  * durable later (complete_ready), never inside an engine callback, because
  * completing frees the chunk and with it the calls the engine still holds.
  */
-static void maybe_complete(struct runner *R, struct run_chunk *ch)
+static void maybe_complete(struct run_job *J, struct run_chunk *ch)
 {
-	(void)R;
+	(void)J;
 	if (ch->done == ch->meta.nrecords && !ch->reading && ch->in_flight == 0)
 		ch->complete = true;
 }
 
-static void complete_ready(struct runner *R)
+static void complete_ready_job(struct run_job *J)
 {
-	struct run_chunk *ch = R->active, *next;
+	struct run_chunk *ch = J->active, *next;
 
-	for (; ch && !R->failed; ch = next) {
+	for (; ch && !J->failed; ch = next) {
 		next = ch->next_active;
 		if (ch->complete)
-			complete_chunk(R, ch);
+			complete_chunk(J, ch);
 	}
 }
 
 /* finish_slot records a result: counts, journal, and maybe the chunk's end. */
-static void finish_slot(struct runner *R, struct run_chunk *ch, struct slot *s)
+static void finish_slot(struct run_job *J, struct run_chunk *ch, struct slot *s)
 {
 	int64_t k = s - ch->slots;
 
 	s->res.done = true;
 	ch->done++;
-	result_count(&R->prog.c, &s->res);
+	result_count(&J->prog.c, &s->res);
 	if (ch->journal) {
-		buf_reset(&R->line);
-		result_put_journal(&R->line, k, &s->res);
-		if (!R->line.err && fwrite(R->line.data, 1, R->line.len, ch->journal) != R->line.len)
+		struct buf *b = &J->R->line;
+
+		buf_reset(b);
+		result_put_journal(b, k, &s->res);
+		if (!b->err && fwrite(b->data, 1, b->len, ch->journal) != b->len)
 			log_warn("journal %s: %s", ch->journal_path, strerror(errno));
 	}
 }
@@ -288,13 +304,13 @@ static void on_call_done(struct call *c)
 {
 	struct slot *s = (struct slot *)c;
 	struct run_chunk *ch = s->ch;
-	struct runner *R = ch->R;
+	struct run_job *J = ch->J;
 	struct err e;
 
 	s->in_flight = false;
 	ch->in_flight--;
-	R->outstanding--;
-	R->outstanding_bytes -= c->body_len;
+	J->outstanding--;
+	J->outstanding_bytes -= c->body_len;
 	free(c->body);
 	c->body = NULL;
 	if (c->outcome == CALL_CANCELED) {
@@ -314,8 +330,8 @@ static void on_call_done(struct call *c)
 				       c->hdr_output_tokens};
 
 		buf_init(&out, BUF_DEFAULT_MAX);
-		if (R->o->fam->from_wire(R->wire, s->rec.mi, &wr, R->o->model->upstream, &out, &u,
-					 &e) == 0 && !out.err) {
+		if (J->m.fam->from_wire(J->wire, s->rec.mi, &wr, J->m.model->upstream, &out, &u,
+					&e) == 0 && !out.err) {
 			s->res.ok = true;
 			s->res.out = buf_steal(&out, &s->res.out_len);
 			s->res.input_tokens = u.input_tokens;
@@ -334,8 +350,8 @@ static void on_call_done(struct call *c)
 	record_free(&s->rec);
 	free(s->line);
 	s->line = NULL;
-	finish_slot(R, ch, s);
-	maybe_complete(R, ch);
+	finish_slot(J, ch, s);
+	maybe_complete(J, ch);
 }
 
 /*
@@ -343,27 +359,27 @@ static void on_call_done(struct call *c)
  * earlier run, the invalid records to skip, a reader on its byte range.
  * Returns 1 with a chunk, 0 when none is left, or a negative code.
  */
-static int open_chunk(struct runner *R, struct err *e)
+static int open_chunk(struct run_job *J, struct err *e)
 {
-	const struct runner_opts *o = R->o;
+	const struct runner_opts *o = &J->R->o;
 	struct run_chunk *ch, **tail;
 	struct chunk meta;
 	int64_t loaded;
 	char dir[PATH_MAX];
 	int rc;
 
-	rc = store_chunk_lease(o->st, R->job->id, o->owner, time_now_ms(), o->lease_ms, &meta, e);
+	rc = store_chunk_lease(o->st, J->job.id, o->owner, time_now_ms(), o->lease_ms, &meta, e);
 	if (rc <= 0)
 		return rc;
-	if (meta.input_idx >= R->n_inputs)
+	if (meta.input_idx >= J->n_inputs)
 		return err_set(e, ERR_INTERNAL, "chunk %u names input %u, which the job lacks",
 			       meta.seq, meta.input_idx);
 	ch = calloc(1, sizeof(*ch));
 	if (!ch)
 		return err_set(e, ERR_NOMEM, "out of memory");
-	ch->R = R;
+	ch->J = J;
 	ch->meta = meta;
-	ch->input = &R->inputs[meta.input_idx];
+	ch->input = &J->inputs[meta.input_idx];
 	ch->slots = calloc((size_t)meta.nrecords, sizeof(*ch->slots));
 	if (!ch->slots) {
 		free(ch);
@@ -371,7 +387,7 @@ static int open_chunk(struct runner *R, struct err *e)
 	}
 	for (int64_t i = 0; i < meta.nrecords; i++)
 		ch->slots[i].ch = ch;
-	runner_journal_path(o->journal_dir, R->job->id, meta.seq, ch->journal_path,
+	runner_journal_path(o->journal_dir, J->job.id, meta.seq, ch->journal_path,
 			    sizeof(ch->journal_path));
 	/* Load into a plain array, then move each result into its slot. */
 	{
@@ -396,17 +412,17 @@ static int open_chunk(struct runner *R, struct err *e)
 		if (!r->done)
 			continue;
 		ch->done++;
-		result_count(&R->prog.c, r);
+		result_count(&J->prog.c, r);
 	}
-	snprintf(dir, sizeof(dir), "%s/%s", o->journal_dir, R->job->id);
+	snprintf(dir, sizeof(dir), "%s/%s", o->journal_dir, J->job.id);
 	if (mkdirs(dir) < 0 || !(ch->journal = fopen(ch->journal_path, "a"))) {
 		rc = err_set(e, ERR_IO, "%s: cannot open journal: %s", ch->journal_path,
 			     strerror(errno));
 		chunk_free(ch);
 		return rc;
 	}
-	if (R->job->skip_invalid) {
-		rc = store_invalid_list(o->st, R->job->id, meta.input_idx, meta.first_record,
+	if (J->job.skip_invalid) {
+		rc = store_invalid_list(o->st, J->job.id, meta.input_idx, meta.first_record,
 					meta.nrecords, &ch->inv, &ch->n_inv, e);
 		if (rc) {
 			chunk_free(ch);
@@ -423,12 +439,12 @@ static int open_chunk(struct runner *R, struct err *e)
 		}
 		ch->reading = true;
 	}
-	for (tail = &R->active; *tail; tail = &(*tail)->next_active)
+	for (tail = &J->active; *tail; tail = &(*tail)->next_active)
 		;
 	*tail = ch;
-	R->reading = ch->reading ? ch : NULL;
+	J->reading = ch->reading ? ch : NULL;
 	if (!ch->reading)
-		maybe_complete(R, ch);
+		maybe_complete(J, ch);
 	return 1;
 }
 
@@ -436,10 +452,10 @@ static int open_chunk(struct runner *R, struct err *e)
  * dispatch_line turns record k's line into a request, or into an error
  * record when it is invalid. Takes ownership of nothing; copies the line.
  */
-static void dispatch_line(struct runner *R, struct run_chunk *ch, int64_t k,
+static void dispatch_line(struct run_job *J, struct run_chunk *ch, int64_t k,
 			  const struct jsonl_line *l)
 {
-	const struct runner_opts *o = R->o;
+	const struct runner_opts *o = &J->R->o;
 	struct slot *s = &ch->slots[k];
 	int64_t abs_idx = ch->meta.first_record + k;
 	struct wire_req wr = {0};
@@ -450,7 +466,7 @@ static void dispatch_line(struct runner *R, struct run_chunk *ch, int64_t k,
 		ch->inv_pos++;
 	if (ch->inv_pos < ch->n_inv && ch->inv[ch->inv_pos].record_idx == abs_idx) {
 		set_error(&s->res, 400, ch->inv[ch->inv_pos].message);
-		finish_slot(R, ch, s);
+		finish_slot(J, ch, s);
 		return;
 	}
 	if (l->too_long) {
@@ -458,13 +474,13 @@ static void dispatch_line(struct runner *R, struct run_chunk *ch, int64_t k,
 			 ch->input->uri, (unsigned long long)l->line_no,
 			 (unsigned long long)l->full_len);
 		set_error(&s->res, 400, e.msg);
-		finish_slot(R, ch, s);
+		finish_slot(J, ch, s);
 		return;
 	}
 	s->line = malloc(l->len + 1);
 	if (!s->line) {
 		set_error(&s->res, 500, "out of memory");
-		finish_slot(R, ch, s);
+		finish_slot(J, ch, s);
 		return;
 	}
 	memcpy(s->line, l->data, l->len);
@@ -475,8 +491,8 @@ static void dispatch_line(struct runner *R, struct run_chunk *ch, int64_t k,
 	 * convert check them again; parsing is all that is left to do here.
 	 */
 	if (record_parse(s->line, l->len, &s->rec, &e) ||
-	    o->fam->to_wire(R->wire, s->rec.mi, s->rec.mi_raw, s->rec.mi_raw_len,
-			    o->model->upstream, &wr, &e)) {
+	    J->m.fam->to_wire(J->wire, s->rec.mi, s->rec.mi_raw, s->rec.mi_raw_len,
+			    J->m.model->upstream, &wr, &e)) {
 		char msg[ERR_MSG_MAX + 128];
 
 		snprintf(msg, sizeof(msg), "%s:%llu: %s", ch->input->uri,
@@ -485,13 +501,13 @@ static void dispatch_line(struct runner *R, struct run_chunk *ch, int64_t k,
 		record_free(&s->rec);
 		free(s->line);
 		s->line = NULL;
-		finish_slot(R, ch, s);
+		finish_slot(J, ch, s);
 		return;
 	}
-	o->fam->estimate(s->rec.mi, &it, &mo);
-	s->call.be = R->be;
+	J->m.fam->estimate(s->rec.mi, &it, &mo);
+	s->call.be = J->be;
 	s->call.path = wr.path;
-	s->call.model = o->model->upstream;
+	s->call.model = J->m.model->upstream;
 	s->call.body = wr.body;
 	s->call.body_len = wr.body_len;
 	s->call.est_tokens = it + mo;
@@ -499,40 +515,63 @@ static void dispatch_line(struct runner *R, struct run_chunk *ch, int64_t k,
 	s->call.ud = s;
 	s->in_flight = true;
 	ch->in_flight++;
-	R->outstanding++;
-	R->outstanding_bytes += wr.body_len;
+	J->outstanding++;
+	J->outstanding_bytes += wr.body_len;
 	engine_submit(o->eng, &s->call);
 }
 
-/* fill keeps enough records queued to keep the backend busy. */
-static int fill(struct runner *R, struct err *e)
+/*
+ * backend_window is how many records the jobs of one backend may have
+ * queued or in flight in this runner: twice the backend's current limit
+ * keeps a request ready for every slot that frees, without reading far
+ * ahead of what can be sent.
+ */
+static int64_t backend_window(struct ebackend *be)
 {
 	struct limiter_state ls;
-	int64_t window;
-	int rc;
+	int64_t w;
 
-	/*
-	 * Twice the backend's current limit keeps a request ready for every
-	 * slot that frees, without reading far ahead of what can be sent.
-	 */
-	limiter_state(R->be->lim, &ls);
-	window = (int64_t)ls.limit * 2;
-	if (window < 32)
-		window = 32;
-	while (!R->failed && R->outstanding < window &&
-	       R->outstanding_bytes < RUN_MAX_INFLIGHT_BYTES) {
-		struct run_chunk *ch = R->reading;
+	limiter_state(be->lim, &ls);
+	w = (int64_t)ls.limit * 2;
+	return w < 32 ? 32 : w;
+}
+
+/* backend_outstanding counts the records of every job of r on backend be. */
+static int64_t backend_outstanding(struct runner *r, struct ebackend *be, size_t *bytes)
+{
+	int64_t n = 0;
+
+	*bytes = 0;
+	for (struct run_job *J = r->jobs; J; J = J->next) {
+		if (J->be == be) {
+			n += J->outstanding;
+			*bytes += J->outstanding_bytes;
+		}
+	}
+	return n;
+}
+
+/*
+ * fill_one sends (or settles) one more record of job J. Returns 1 when it
+ * did, 0 when the job has nothing to send now, or a negative code when the
+ * job cannot go on.
+ */
+static int fill_one(struct run_job *J, struct err *e)
+{
+	for (;;) {
+		struct run_chunk *ch = J->reading;
 		struct jsonl_line l;
 		int64_t k;
+		int rc;
 
 		if (!ch) {
-			if (R->no_more)
+			if (J->no_more)
 				return 0;
-			rc = open_chunk(R, e);
+			rc = open_chunk(J, e);
 			if (rc < 0)
 				return rc;
 			if (rc == 0) {
-				R->no_more = true;
+				J->no_more = true;
 				return 0;
 			}
 			continue;
@@ -541,8 +580,8 @@ static int fill(struct runner *R, struct err *e)
 		if (k >= ch->meta.nrecords) {
 			ch->reading = false;
 			jsonl_close(&ch->rd);
-			R->reading = NULL;
-			maybe_complete(R, ch);
+			J->reading = NULL;
+			maybe_complete(J, ch);
 			continue;
 		}
 		rc = jsonl_next(&ch->rd, &l, e);
@@ -553,131 +592,304 @@ static int fill(struct runner *R, struct err *e)
 				       "input %s changed while the job ran: chunk %u ends early",
 				       ch->input->uri, ch->meta.seq);
 		ch->next++;
-		if (ch->slots[k].res.done)
-			continue; /* journaled by an earlier run */
-		dispatch_line(R, ch, k, &l);
+		if (!ch->slots[k].res.done)
+			dispatch_line(J, ch, k, &l); /* else journaled by an earlier run */
 		if (ch->next == ch->meta.nrecords) {
 			ch->reading = false;
 			jsonl_close(&ch->rd);
-			R->reading = NULL;
-			maybe_complete(R, ch);
+			J->reading = NULL;
+			maybe_complete(J, ch);
 		}
+		return 1;
 	}
-	return 0;
 }
 
-static void flush_journals(struct runner *R)
+/*
+ * fill gives every job its turns: one record each, round the jobs, until
+ * no job can send more. A job blocks only when its backend's window (shared
+ * by the runner's jobs on that backend) or the memory cap is full.
+ */
+static void fill(struct runner *r)
 {
-	for (struct run_chunk *ch = R->active; ch; ch = ch->next_active) {
+	bool progress = true;
+
+	while (progress) {
+		struct run_job *start = r->turn ? r->turn : r->jobs, *J = start;
+
+		progress = false;
+		if (!J)
+			return;
+		do {
+			struct run_job *next = J->next ? J->next : r->jobs;
+			size_t bytes;
+			struct err e;
+			int rc;
+
+			if (!J->stopping && !J->failed &&
+			    backend_outstanding(r, J->be, &bytes) < backend_window(J->be) &&
+			    bytes < RUN_MAX_INFLIGHT_BYTES) {
+				rc = fill_one(J, &e);
+				if (rc < 0)
+					fail_job(J, &e);
+				else if (rc > 0)
+					progress = true;
+			}
+			J = next;
+		} while (J != start);
+		r->turn = J;
+	}
+}
+
+static void flush_journals(struct run_job *J)
+{
+	for (struct run_chunk *ch = J->active; ch; ch = ch->next_active) {
 		if (ch->journal)
 			fflush(ch->journal);
 	}
 }
 
-static void report(struct runner *R, int64_t t0)
+static void report(struct run_job *J)
 {
 	struct limiter_state ls;
 
-	if (!R->o->progress)
+	if (!J->R->o.progress)
 		return;
-	limiter_state(R->be->lim, &ls);
-	R->prog.in_flight = R->outstanding;
-	R->prog.elapsed_ms = time_mono_ms() - t0;
-	R->prog.limit = ls.limit;
-	R->prog.backend_down = ls.down;
-	R->prog.backend = R->be->cfg->name;
-	R->o->progress(R->o->progress_ud, &R->prog);
+	limiter_state(J->be->lim, &ls);
+	J->prog.in_flight = J->outstanding;
+	J->prog.elapsed_ms = time_mono_ms() - J->t0;
+	J->prog.limit = ls.limit;
+	J->prog.backend_down = ls.down;
+	J->prog.backend = J->be->cfg->name;
+	J->R->o.progress(J->R->o.progress_ud, J->job.id, &J->prog);
 }
 
-/* close_all releases every chunk still leased (after a stop or a failure). */
-static void close_all(struct runner *R)
+/*
+ * cancel_job abandons the job's requests still queued or in flight: their
+ * records stay pending (their calls finish as canceled).
+ */
+static void cancel_job(struct run_job *J)
+{
+	for (struct run_chunk *ch = J->active; ch; ch = ch->next_active) {
+		for (int64_t i = 0; i < ch->meta.nrecords; i++) {
+			if (ch->slots[i].in_flight)
+				engine_cancel_call(J->R->o.eng, &ch->slots[i].call);
+		}
+	}
+}
+
+/* close_job releases every chunk the job still holds (after a stop or a failure). */
+static void close_job(struct run_job *J)
 {
 	struct err e;
 
-	flush_journals(R);
-	while (R->active) {
-		struct run_chunk *ch = R->active;
+	flush_journals(J);
+	while (J->active) {
+		struct run_chunk *ch = J->active;
 
-		R->active = ch->next_active;
+		J->active = ch->next_active;
 		chunk_free(ch);
 	}
-	R->reading = NULL;
-	if (store_chunks_release(R->o->st, R->job->id, R->o->owner, &e))
+	J->reading = NULL;
+	if (store_chunks_release(J->R->o.st, J->job.id, J->R->o.owner, &e))
 		log_warn("%s", e.msg);
 }
 
-int runner_run(const struct runner_opts *o, struct job *j, struct err *e)
+static void job_free_run(struct run_job *J)
 {
-	struct runner R;
-	struct job_counts base = j->c;
-	int64_t t0 = time_mono_ms(), last_flush = t0, last_report = 0, stop_at = 0;
-	int rc = 0;
+	job_inputs_free(J->inputs, J->n_inputs);
+	job_free(&J->job);
+	free(J);
+}
 
-	memset(&R, 0, sizeof(R));
-	R.o = o;
-	R.job = j;
-	buf_init(&R.line, BUF_DEFAULT_MAX);
-	R.be = engine_backend(o->eng, o->backend, e);
-	if (!R.be)
-		return e->code;
-	R.wire = R.be->drv->wire(o->fam);
-	rc = store_inputs_get(o->st, j->id, &R.inputs, &R.n_inputs, e);
-	if (rc)
-		goto out;
-	/* Chunks finished in earlier runs count from the start. */
-	R.prog.c = base;
-	R.prog.base = base;
-	for (;;) {
-		int64_t now;
+/* unlink_job takes J out of the runner's list, passing its turn on. */
+static void unlink_job(struct runner *r, struct run_job *J)
+{
+	struct run_job **pp = &r->jobs;
 
-		if (!*o->stop) {
-			rc = fill(&R, e);
-			if (rc < 0)
-				break;
-		}
-		if (R.failed) {
-			*e = R.ferr;
-			rc = e->code;
-			break;
-		}
-		if (!*o->stop && R.no_more && !R.active && R.outstanding == 0) {
-			rc = RUN_DONE;
-			break;
-		}
-		if (*o->stop) {
-			now = time_mono_ms();
-			if (!stop_at)
-				stop_at = now;
-			if (R.outstanding == 0 || *o->stop > 1 || now - stop_at >= o->stop_grace_ms) {
-				engine_cancel_all(o->eng);
-				complete_ready(&R);
-				rc = RUN_STOPPED;
-				break;
-			}
-		}
-		complete_ready(&R);
-		if (R.failed)
-			continue;
-		if (!*o->stop && R.no_more && !R.active && R.outstanding == 0)
-			continue;
-		engine_step(o->eng, 50);
-		complete_ready(&R);
-		now = time_mono_ms();
-		if (now - last_flush >= RUN_JOURNAL_FLUSH_MS) {
-			flush_journals(&R);
-			last_flush = now;
-		}
-		if (now - last_report >= RUN_PROGRESS_MS) {
-			report(&R, t0);
-			last_report = now;
-		}
+	while (*pp && *pp != J)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = J->next;
+	if (r->turn == J)
+		r->turn = J->next;
+}
+
+struct runner *runner_new(const struct runner_opts *o, struct err *e)
+{
+	struct runner *r = calloc(1, sizeof(*r));
+
+	if (!r) {
+		err_set(e, ERR_NOMEM, "out of memory");
+		return NULL;
 	}
-	if (rc < 0)
-		engine_cancel_all(o->eng);
-	report(&R, t0);
-out:
-	close_all(&R);
-	job_inputs_free(R.inputs, R.n_inputs);
-	buf_free(&R.line);
-	return rc;
+	r->o = *o;
+	buf_init(&r->line, BUF_DEFAULT_MAX);
+	return r;
+}
+
+void runner_free(struct runner *r)
+{
+	if (!r)
+		return;
+	while (r->jobs) {
+		struct run_job *J = r->jobs;
+
+		cancel_job(J);
+		complete_ready_job(J);
+		close_job(J);
+		unlink_job(r, J);
+		job_free_run(J);
+	}
+	buf_free(&r->line);
+	free(r);
+}
+
+int runner_add(struct runner *r, const struct job *j, const struct run_model *m,
+	       struct err *e)
+{
+	struct run_job *J = calloc(1, sizeof(*J));
+	struct run_job **tail;
+	int rc;
+
+	if (!J)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	J->R = r;
+	J->m = *m;
+	rc = job_copy(&J->job, j);
+	if (rc) {
+		free(J);
+		return err_set(e, rc, "out of memory");
+	}
+	J->be = engine_backend(r->o.eng, m->backend, e);
+	if (!J->be) {
+		job_free_run(J);
+		return e->code;
+	}
+	J->wire = J->be->drv->wire(m->fam);
+	rc = store_inputs_get(r->o.st, j->id, &J->inputs, &J->n_inputs, e);
+	if (rc) {
+		job_free_run(J);
+		return rc;
+	}
+	/* Chunks finished in earlier runs count from the start. */
+	J->prog.c = j->c;
+	J->prog.base = j->c;
+	J->t0 = time_mono_ms();
+	for (tail = &r->jobs; *tail; tail = &(*tail)->next)
+		;
+	*tail = J;
+	return 0;
+}
+
+static struct run_job *find_job(struct runner *r, const char *job_id)
+{
+	for (struct run_job *J = r->jobs; J; J = J->next) {
+		if (!strcmp(J->job.id, job_id))
+			return J;
+	}
+	return NULL;
+}
+
+bool runner_has(struct runner *r, const char *job_id)
+{
+	return find_job(r, job_id) != NULL;
+}
+
+size_t runner_count(struct runner *r)
+{
+	size_t n = 0;
+
+	for (struct run_job *J = r->jobs; J; J = J->next)
+		n++;
+	return n;
+}
+
+void runner_stop(struct runner *r, const char *job_id, bool now)
+{
+	struct run_job *J = find_job(r, job_id);
+
+	if (!J)
+		return;
+	if (!J->stopping)
+		J->stop_at = time_mono_ms();
+	J->stopping = true;
+	J->stop_now = J->stop_now || now;
+}
+
+/* ended_of says whether J is over, and how. */
+static bool ended_of(struct run_job *J, int64_t now, enum run_end *end)
+{
+	if (J->failed) {
+		*end = RUN_FAILED;
+		return true;
+	}
+	if (J->stopping) {
+		if (J->outstanding == 0 || J->stop_now ||
+		    now - J->stop_at >= J->R->o.stop_grace_ms) {
+			*end = RUN_STOPPED;
+			return true;
+		}
+		return false;
+	}
+	if (J->no_more && !J->active && J->outstanding == 0) {
+		*end = RUN_DONE;
+		return true;
+	}
+	return false;
+}
+
+void runner_step(struct runner *r, int wait_ms, struct run_ended *ended, size_t max_ended,
+		 size_t *n_ended)
+{
+	struct run_job *J, *next;
+	int64_t now;
+	bool idle;
+
+	*n_ended = 0;
+	fill(r);
+	for (J = r->jobs; J; J = J->next)
+		complete_ready_job(J);
+	/* Wait only when no job can settle anything without the engine. */
+	idle = true;
+	for (J = r->jobs; J; J = J->next) {
+		enum run_end end;
+
+		if (ended_of(J, time_mono_ms(), &end))
+			idle = false;
+	}
+	engine_step(r->o.eng, idle ? wait_ms : 0);
+	for (J = r->jobs; J; J = J->next)
+		complete_ready_job(J);
+	now = time_mono_ms();
+	if (now - r->last_flush >= RUN_JOURNAL_FLUSH_MS) {
+		for (J = r->jobs; J; J = J->next)
+			flush_journals(J);
+		r->last_flush = now;
+	}
+	if (now - r->last_report >= RUN_PROGRESS_MS) {
+		for (J = r->jobs; J; J = J->next)
+			report(J);
+		r->last_report = now;
+	}
+	for (J = r->jobs; J && *n_ended < max_ended; J = next) {
+		struct run_ended *x;
+		enum run_end end;
+
+		next = J->next;
+		if (!ended_of(J, now, &end))
+			continue;
+		if (end != RUN_DONE) {
+			cancel_job(J);
+			complete_ready_job(J);
+		}
+		report(J);
+		x = &ended[(*n_ended)++];
+		snprintf(x->job_id, sizeof(x->job_id), "%s", J->job.id);
+		x->end = end;
+		x->err = J->ferr;
+		x->c = J->prog.c;
+		close_job(J);
+		unlink_job(r, J);
+		job_free_run(J);
+	}
 }

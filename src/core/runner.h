@@ -24,35 +24,77 @@ struct run_progress {
 	const char *backend;   /* its name */
 };
 
+/* What a job needs from the configuration to run. */
+struct run_model {
+	const struct model_cfg *model;
+	const struct family *fam;
+	const struct backend_cfg *backend;
+};
+
+/* Settings shared by every job of a runner. */
 struct runner_opts {
 	struct store *st;
 	struct objects *obj;
 	struct engine *eng;
-	const struct model_cfg *model;
-	const struct family *fam;
-	const struct backend_cfg *backend;
 	const struct limits_cfg *lim;
 	const char *journal_dir; /* journals go to <journal_dir>/<job id>/<seq>.jsonl */
 	const char *owner;       /* lease owner name */
 	int64_t lease_ms;
-	/* Set to 1 to stop gracefully, 2 to stop at once. */
-	volatile sig_atomic_t *stop;
 	/* How long a graceful stop waits for requests in flight. */
 	int64_t stop_grace_ms;
-	void (*progress)(void *ud, const struct run_progress *p);
+	void (*progress)(void *ud, const char *job_id, const struct run_progress *p);
 	void *progress_ud;
 };
 
-enum run_end { RUN_DONE = 0, RUN_STOPPED = 1 };
+enum run_end { RUN_DONE = 0, RUN_STOPPED = 1, RUN_FAILED = 2 };
 
 /*
- * runner_run runs every chunk of job j that is not done. It returns RUN_DONE
- * when all chunks are done, RUN_STOPPED when *stop ended it (finished
- * records are journaled, the rest stay pending), or a negative code with e
- * set when the job cannot go on (its outputs cannot be written, its input
- * changed). Chunks it leased and did not finish are released.
+ * A runner runs the chunks of any number of jobs on one engine (one
+ * thread), taking one record from each job in turn so that jobs sharing a
+ * backend share it fairly. It leases chunks, sends their records, journals
+ * results, and makes finished chunks durable (part object, then the store).
  */
-int runner_run(const struct runner_opts *o, struct job *j, struct err *e);
+struct runner;
+
+/* runner_new makes a runner; the caller owns it (runner_free). */
+struct runner *runner_new(const struct runner_opts *o, struct err *e);
+/* runner_free releases the chunks of every job still running (they stay pending). */
+void runner_free(struct runner *r);
+
+/*
+ * runner_add starts running job j (copied) with model m. Chunks done in
+ * earlier runs count in its progress from the start.
+ */
+int runner_add(struct runner *r, const struct job *j, const struct run_model *m,
+	       struct err *e);
+/* runner_has says whether job id is running in r. */
+bool runner_has(struct runner *r, const char *job_id);
+/* runner_count is the number of jobs r is running. */
+size_t runner_count(struct runner *r);
+
+/*
+ * runner_stop stops a job: no new request starts; requests in flight get
+ * stop_grace_ms to finish (none when now is true), then are abandoned.
+ * Finished records are journaled; the rest stay pending.
+ */
+void runner_stop(struct runner *r, const char *job_id, bool now);
+
+/* What a job's end is reported as by runner_step. */
+struct run_ended {
+	char job_id[IDS_JOB_LEN + 1];
+	enum run_end end;  /* RUN_DONE: nothing left to lease; its leases are done */
+	struct err err;    /* for RUN_FAILED */
+	struct job_counts c; /* the job's counts as this runner saw them */
+};
+
+/*
+ * runner_step does one turn of the loop: fill, engine_step (waiting at most
+ * wait_ms), durable chunks, journal flushes, progress. Jobs that ended are
+ * written to ended[0..*n_ended) (at most max_ended; the rest end at a later
+ * step) and removed from the runner.
+ */
+void runner_step(struct runner *r, int wait_ms, struct run_ended *ended, size_t max_ended,
+		 size_t *n_ended);
 
 /* runner_journal_path writes <dir>/<job>/<seq>.jsonl into out. */
 void runner_journal_path(const char *dir, const char *job_id, unsigned seq, char *out,

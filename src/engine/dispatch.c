@@ -769,39 +769,73 @@ void engine_wake(struct engine *eng)
 	(void)r;
 }
 
+/*
+ * unqueue removes c from its backend's queue (a doubly linked list through
+ * next/prev headed at qhead).
+ */
+static void unqueue(struct ebackend *b, struct call *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		b->qhead = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		b->qtail = c->prev;
+	c->next = c->prev = NULL;
+	b->queued--;
+}
+
+void engine_cancel_call(struct engine *eng, struct call *c)
+{
+	struct ebackend *b = c->be;
+
+	switch (c->state) {
+	case CS_QUEUED:
+		unqueue(b, c);
+		break;
+	case CS_IN_FLIGHT:
+		engine_timer_cancel(eng, &c->timer);
+		if (c->ar_ready) {
+			/* The answer came but was not handled yet. */
+			list_del(&eng->ready, c);
+			free(c->ar.body);
+			c->ar.body = NULL;
+			c->ar_ready = false;
+		} else {
+			list_del(&eng->inflight[backend_index(eng, b)], c);
+			b->drv->cancel(b, c);
+		}
+		b->in_flight--;
+		limiter_release(b->lim, eng->now, c->attempt_started, LIM_CANCELED, c->probe,
+				c->est_tokens, -1);
+		break;
+	case CS_BACKOFF:
+		list_del(&eng->backoff, c);
+		engine_timer_cancel(eng, &c->timer);
+		break;
+	default:
+		return;
+	}
+	finish(eng, c, CALL_CANCELED);
+}
+
 void engine_cancel_all(struct engine *eng)
 {
 	struct call *c;
 
+	while ((c = eng->ready.head))
+		engine_cancel_call(eng, c);
+	while ((c = eng->backoff.head))
+		engine_cancel_call(eng, c);
 	for (size_t i = 0; i < eng->nbackends; i++) {
 		struct ebackend *b = eng->backends[i];
 
-		while ((c = queue_pop(b)))
-			finish(eng, c, CALL_CANCELED);
-		while ((c = eng->inflight[i].head)) {
-			list_del(&eng->inflight[i], c);
-			engine_timer_cancel(eng, &c->timer);
-			b->drv->cancel(b, c);
-			b->in_flight--;
-			limiter_release(b->lim, eng->now, c->attempt_started, LIM_CANCELED, c->probe,
-					c->est_tokens, -1);
-			finish(eng, c, CALL_CANCELED);
-		}
+		while ((c = eng->inflight[i].head))
+			engine_cancel_call(eng, c);
+		while ((c = b->qhead))
+			engine_cancel_call(eng, c);
 		engine_timer_cancel(eng, &b->budget);
-	}
-	while ((c = eng->ready.head)) {
-		list_del(&eng->ready, c);
-		engine_timer_cancel(eng, &c->timer);
-		c->be->in_flight--;
-		free(c->ar.body);
-		c->ar.body = NULL;
-		limiter_release(c->be->lim, eng->now, c->attempt_started, LIM_CANCELED, c->probe,
-				c->est_tokens, -1);
-		finish(eng, c, CALL_CANCELED);
-	}
-	while ((c = eng->backoff.head)) {
-		list_del(&eng->backoff, c);
-		engine_timer_cancel(eng, &c->timer);
-		finish(eng, c, CALL_CANCELED);
 	}
 }

@@ -151,6 +151,11 @@ size_t engine_step(struct engine *eng, int wait_ms);
 size_t engine_pending(const struct engine *eng);
 /* engine_cancel_all finishes every unfinished call as CALL_CANCELED. */
 void engine_cancel_all(struct engine *eng);
+/*
+ * engine_cancel_call finishes c as CALL_CANCELED if it is not done (its
+ * done callback runs now); an attempt in flight is abandoned.
+ */
+void engine_cancel_call(struct engine *eng, struct call *c);
 /* engine_wake interrupts a wait in engine_step (safe from signal handlers). */
 void engine_wake(struct engine *eng);
 /* engine_call_reset frees a call's results so that it can be submitted again. */
