@@ -19,11 +19,6 @@
 #define ENGINE_MAX_BACKENDS 64
 #define ENGINE_MAX_TIMERS (1u << 22)
 
-struct call_list {
-	struct call *head, *tail;
-	size_t n;
-};
-
 struct engine {
 	struct timer **heap;
 	size_t nheap, capheap;
@@ -53,6 +48,18 @@ static void list_push(struct call_list *l, struct call *c)
 	else
 		l->head = c;
 	l->tail = c;
+	l->n++;
+}
+
+static void list_push_front(struct call_list *l, struct call *c)
+{
+	c->prev = NULL;
+	c->next = l->head;
+	if (l->head)
+		l->head->prev = c;
+	else
+		l->tail = c;
+	l->head = c;
 	l->n++;
 }
 
@@ -417,48 +424,20 @@ void engine_call_reset(struct call *c)
 
 void engine_submit(struct engine *eng, struct call *c)
 {
-	struct ebackend *b = c->be;
-
 	engine_call_reset(c);
 	engine_timer_init(&c->timer, on_attempt_timeout);
 	c->state = CS_QUEUED;
-	c->next = c->prev = NULL;
-	if (b->qtail)
-		b->qtail->next = c;
-	else
-		b->qhead = c;
-	c->prev = b->qtail;
-	b->qtail = c;
-	b->queued++;
+	list_push(&c->be->queue, c);
 	eng->pending++;
 }
 
 static struct call *queue_pop(struct ebackend *b)
 {
-	struct call *c = b->qhead;
+	struct call *c = b->queue.head;
 
-	if (!c)
-		return NULL;
-	b->qhead = c->next;
-	if (b->qhead)
-		b->qhead->prev = NULL;
-	else
-		b->qtail = NULL;
-	c->next = c->prev = NULL;
-	b->queued--;
+	if (c)
+		list_del(&b->queue, c);
 	return c;
-}
-
-static void queue_push_front(struct ebackend *b, struct call *c)
-{
-	c->prev = NULL;
-	c->next = b->qhead;
-	if (b->qhead)
-		b->qhead->prev = c;
-	else
-		b->qtail = c;
-	b->qhead = c;
-	b->queued++;
 }
 
 /* pump starts queued calls while the backend's limiter lets them go. */
@@ -466,9 +445,9 @@ static void pump(struct engine *eng, struct ebackend *b)
 {
 	size_t bi = backend_index(eng, b);
 
-	while (b->qhead) {
+	while (b->queue.head) {
 		bool probe;
-		int64_t wait = limiter_acquire(b->lim, eng->now, b->qhead->est_tokens, &probe);
+		int64_t wait = limiter_acquire(b->lim, eng->now, b->queue.head->est_tokens, &probe);
 		struct call *c;
 
 		if (wait > 0) {
@@ -532,7 +511,7 @@ static void on_backoff_over(struct timer *t)
 	list_del(&eng->backoff, c);
 	c->state = CS_QUEUED;
 	/* A retried call has waited already: it goes first. */
-	queue_push_front(c->be, c);
+	list_push_front(&c->be->queue, c);
 }
 
 static void finish(struct engine *eng, struct call *c, enum call_outcome o)
@@ -639,7 +618,7 @@ static void handle(struct engine *eng, struct call *c)
 		r->body = NULL;
 		c->attempts--;
 		c->state = CS_QUEUED;
-		queue_push_front(b, c);
+		list_push_front(&b->queue, c);
 		return;
 	}
 	if (r->net == NET_NONE && r->status >= 200 && r->status < 300) {
@@ -769,31 +748,13 @@ void engine_wake(struct engine *eng)
 	(void)r;
 }
 
-/*
- * unqueue removes c from its backend's queue (a doubly linked list through
- * next/prev headed at qhead).
- */
-static void unqueue(struct ebackend *b, struct call *c)
-{
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		b->qhead = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	else
-		b->qtail = c->prev;
-	c->next = c->prev = NULL;
-	b->queued--;
-}
-
 void engine_cancel_call(struct engine *eng, struct call *c)
 {
 	struct ebackend *b = c->be;
 
 	switch (c->state) {
 	case CS_QUEUED:
-		unqueue(b, c);
+		list_del(&b->queue, c);
 		break;
 	case CS_IN_FLIGHT:
 		engine_timer_cancel(eng, &c->timer);
@@ -834,7 +795,7 @@ void engine_cancel_all(struct engine *eng)
 
 		while ((c = eng->inflight[i].head))
 			engine_cancel_call(eng, c);
-		while ((c = b->qhead))
+		while ((c = b->queue.head))
 			engine_cancel_call(eng, c);
 		engine_timer_cancel(eng, &b->budget);
 	}

@@ -98,6 +98,12 @@ struct backend_driver {
 	enum wire (*wire)(const struct family *f);
 };
 
+/* A doubly linked list of calls, through their next and prev. */
+struct call_list {
+	struct call *head, *tail;
+	size_t n;
+};
+
 /*
  * The runtime side of a configured backend: its limits and queue. One per
  * backend per engine.
@@ -109,8 +115,7 @@ struct ebackend {
 	void *drv_state;
 	struct limiter *lim; /* shared with other engines; owned by the limiter set */
 	int in_flight;       /* attempts of this engine */
-	size_t queued;
-	struct call *qhead, *qtail;
+	struct call_list queue; /* waiting for the limiter to let them go */
 	struct timer budget; /* wakes the queue when the rate budget refills */
 	struct rng rng;      /* jitter */
 	/* Counters for the summary and metrics. */
