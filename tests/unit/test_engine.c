@@ -159,7 +159,7 @@ static void expect_all_done_once(struct run *r)
 	}
 	assert_int_equal(engine_pending(r->eng), 0);
 	assert_int_equal(r->be->in_flight, 0);
-	assert_int_equal(r->be->queued, 0);
+	assert_int_equal(r->be->queue.n, 0);
 	assert_int_equal(over_limit, 0);
 }
 
@@ -458,7 +458,7 @@ static void test_cancel_all_queued_and_in_flight(void **state)
 	start(&r, 5);
 	engine_step(r.eng, 0);
 	assert_int_equal(r.be->in_flight, 2);
-	assert_int_equal(r.be->queued, 3);
+	assert_int_equal(r.be->queue.n, 3);
 	assert_int_equal(engine_pending(r.eng), 5);
 	engine_cancel_all(r.eng);
 	expect_all_done_once(&r);
