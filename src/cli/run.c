@@ -392,32 +392,18 @@ static int finish_job(struct ctx *x, enum job_status to, const char *msg)
 {
 	struct job_counts shown;
 	struct err e;
-	bool over = to != JS_STOPPED;
 	int rc;
 
-	x->job.status = to;
-	x->job.end_ms = time_now_ms();
-	rc = finalize_job(x->obj, x->st, &x->job, x->journal_dir, x->cfg.limits.max_line_bytes,
-			  false, &shown, &e);
-	if (rc) {
-		fprintf(stderr, "barge run: cannot write the outputs of job %s: %s\n", x->job.id,
-			e.msg);
-		fail_job(x, e.msg);
-		return EXIT_FAILED;
-	}
 	if (to == JS_STOPPED &&
 	    store_job_set_status(x->st, x->job.id, JS_STOPPING, NULL, time_now_ms(), &e))
 		log_warn("%s", e.msg);
-	if (store_job_set_status(x->st, x->job.id, to, msg, time_now_ms(), &e)) {
-		fprintf(stderr, "barge run: %s\n", e.msg);
+	rc = finalize_end(x->obj, x->st, &x->job, x->journal_dir, x->cfg.limits.max_line_bytes,
+			  to, msg, &shown, &e);
+	if (rc) {
+		fprintf(stderr, "barge run: cannot finish job %s: %s\n", x->job.id, e.msg);
+		if (x->job.status != JS_FAILED)
+			fail_job(x, e.msg);
 		return EXIT_FAILED;
-	}
-	if (over) {
-		/* The job is recorded as over: its scratch parts can go. */
-		rc = finalize_job(x->obj, x->st, &x->job, x->journal_dir,
-				  x->cfg.limits.max_line_bytes, true, &shown, &e);
-		if (rc)
-			log_warn("job %s: %s", x->job.id, e.msg);
 	}
 	progress_end(&x->prog);
 	print_summary(x, &shown, time_mono_ms() - x->t0);

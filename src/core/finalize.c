@@ -150,28 +150,53 @@ static int write_manifest(struct objects *obj, const struct job *j, const char *
 	return rc;
 }
 
-/* remove_leftovers deletes the parts and journals of a job that is over. */
-static void remove_leftovers(struct objects *obj, const struct job *j, const struct chunk *ch,
-			     size_t n_ch, const char *prefix, const char *journal_dir)
+void finalize_clean(struct objects *obj, struct store *st, const struct job *j,
+		    const char *journal_dir)
 {
 	char path[PATH_MAX];
-	char *parts = objects_join(prefix, "parts/");
+	char *prefix = runner_job_prefix(j);
+	char *parts = prefix ? objects_join(prefix, "parts/") : NULL;
+	struct chunk *ch = NULL;
+	size_t n_ch = 0;
 	struct err e;
 
 	if (parts && objects_remove_prefix(obj, parts, &e))
 		log_warn("%s", e.msg);
-	free(parts);
-	for (size_t i = 0; i < n_ch; i++) {
-		runner_journal_path(journal_dir, j->id, ch[i].seq, path, sizeof(path));
-		unlink(path);
+	if (!store_chunks_list(st, j->id, &ch, &n_ch, &e)) {
+		for (size_t i = 0; i < n_ch; i++) {
+			runner_journal_path(journal_dir, j->id, ch[i].seq, path, sizeof(path));
+			unlink(path);
+		}
 	}
 	snprintf(path, sizeof(path), "%s/%s", journal_dir, j->id);
 	rmdir(path);
+	free(ch);
+	free(parts);
+	free(prefix);
+}
+
+int finalize_end(struct objects *obj, struct store *st, struct job *j,
+		 const char *journal_dir, size_t max_line_bytes, enum job_status to,
+		 const char *msg, struct job_counts *shown, struct err *e)
+{
+	int rc;
+
+	j->status = to;
+	j->end_ms = time_now_ms();
+	rc = finalize_job(obj, st, j, journal_dir, max_line_bytes, shown, e);
+	if (rc)
+		return rc;
+	rc = store_job_set_status(st, j->id, to, msg, time_now_ms(), e);
+	if (rc)
+		return rc;
+	if (to != JS_STOPPED)
+		finalize_clean(obj, st, j, journal_dir);
+	return 0;
 }
 
 int finalize_job(struct objects *obj, struct store *st, const struct job *j,
-		 const char *journal_dir, size_t max_line_bytes, bool clean,
-		 struct job_counts *shown, struct err *e)
+		 const char *journal_dir, size_t max_line_bytes, struct job_counts *shown,
+		 struct err *e)
 {
 	struct job_input *inputs = NULL;
 	struct chunk *ch = NULL;
@@ -228,8 +253,6 @@ int finalize_job(struct objects *obj, struct store *st, const struct job *j,
 	}
 	if (!rc)
 		rc = write_manifest(obj, j, prefix, shown, e);
-	if (!rc && clean)
-		remove_leftovers(obj, j, ch, n_ch, prefix, journal_dir);
 out:
 	free(tmp);
 	free(prefix);

@@ -13,16 +13,29 @@
  * finalize_job writes OUT/<job>/<input>.out for every input, records in
  * input order, from the done chunks' parts and (for a job that stopped
  * part-way) the journaled records of unfinished chunks; then
- * manifest.json.out. shown receives the counts the manifest reports: the
- * job's counts plus those journaled records. When clean is true (the job is
- * over for good) the parts and journals are removed afterwards.
+ * manifest.json.out, with j's status. shown receives the counts the
+ * manifest reports: the job's counts plus those journaled records.
  *
  * Every object is written atomically, so a crash during finalize leaves the
  * old outputs or the new ones, and finalize can simply run again.
  */
 int finalize_job(struct objects *obj, struct store *st, const struct job *j,
-		 const char *journal_dir, size_t max_line_bytes, bool clean,
-		 struct job_counts *shown, struct err *e);
+		 const char *journal_dir, size_t max_line_bytes, struct job_counts *shown,
+		 struct err *e);
+
+/* finalize_clean removes the parts and journals of a job that is over for good. */
+void finalize_clean(struct objects *obj, struct store *st, const struct job *j,
+		    const char *journal_dir);
+
+/*
+ * finalize_end ends job j in status `to` (with message msg, may be NULL):
+ * outputs and manifest first, then the status in the store, then (unless
+ * the job only stopped and may resume) the scratch. j's status and end time
+ * are updated. A crash anywhere in between is mended by running it again.
+ */
+int finalize_end(struct objects *obj, struct store *st, struct job *j,
+		 const char *journal_dir, size_t max_line_bytes, enum job_status to,
+		 const char *msg, struct job_counts *shown, struct err *e);
 
 /* finalize_prices returns the prices recorded in the job. */
 struct prices finalize_prices(const struct job *j);

@@ -465,14 +465,21 @@ static int sq_job_validated(struct store *st, const char *id, const struct job_i
 			goto fail;
 	}
 	sqlite3_finalize(q);
-	if ((rc = prep(s, "UPDATE jobs SET total = ?, status = ?, modified_ms = ?,"
+	/*
+	 * Only a job still Validating becomes Scheduled: one stopped meanwhile
+	 * keeps its Stopping, with its chunks recorded all the same.
+	 */
+	if ((rc = prep(s, "UPDATE jobs SET total = ?1, modified_ms = ?3,"
+			  " status = CASE WHEN status IN (?5, ?6) THEN ?2 ELSE status END,"
 			  " processed = 0, success = 0, errors = 0, input_tokens = 0,"
-			  " output_tokens = 0, retries = 0, throttles = 0 WHERE id = ?", &q, e)))
+			  " output_tokens = 0, retries = 0, throttles = 0 WHERE id = ?4", &q, e)))
 		goto fail;
 	sqlite3_bind_int64(q, 1, total);
 	sqlite3_bind_int(q, 2, JS_SCHEDULED);
 	sqlite3_bind_int64(q, 3, now_ms);
 	bind_text(q, 4, id);
+	sqlite3_bind_int(q, 5, JS_VALIDATING);
+	sqlite3_bind_int(q, 6, JS_SUBMITTED);
 	if (sqlite3_step(q) != SQLITE_DONE) {
 		rc = db_err(s, e, "update job");
 		goto fail;
@@ -829,6 +836,113 @@ static int sq_chunks_release(struct store *st, const char *job_id, const char *o
 	return rc;
 }
 
+static int sq_chunk_counts(struct store *st, const char *job_id, struct chunk_counts *out,
+			   struct err *e)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = NULL;
+	int rc, r;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&s->lock);
+	rc = prep(s, "SELECT state, count(*) FROM chunks WHERE job_id = ? GROUP BY state", &q, e);
+	if (!rc) {
+		bind_text(q, 1, job_id);
+		while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+			int64_t n = sqlite3_column_int64(q, 1);
+
+			switch (sqlite3_column_int(q, 0)) {
+			case CHUNK_PENDING: out->pending = n; break;
+			case CHUNK_LEASED: out->leased = n; break;
+			default: out->done = n; break;
+			}
+		}
+		if (r != SQLITE_DONE)
+			rc = db_err(s, e, "count chunks");
+	}
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int sq_job_count(struct store *st, const char *account, const char *model_id,
+			unsigned status_mask, int64_t *n, struct err *e)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	*n = 0;
+	pthread_mutex_lock(&s->lock);
+	rc = prep(s, "SELECT count(*) FROM jobs WHERE (?1 IS NULL OR account = ?1)"
+		     " AND (?2 IS NULL OR model_id = ?2) AND ((1 << status) & ?3) != 0", &q, e);
+	if (!rc) {
+		bind_text(q, 1, account);
+		bind_text(q, 2, model_id);
+		sqlite3_bind_int64(q, 3, status_mask);
+		if (sqlite3_step(q) == SQLITE_ROW)
+			*n = sqlite3_column_int64(q, 0);
+		else
+			rc = db_err(s, e, "count jobs");
+	}
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int sq_job_find_token(struct store *st, const char *account, const char *token,
+			     struct job *out, struct err *e)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	rc = prep(s, "SELECT " JOB_COLS " FROM jobs WHERE account = ? AND client_token = ?", &q, e);
+	if (!rc) {
+		bind_text(q, 1, account);
+		bind_text(q, 2, token);
+		rc = get_one(s, q, out, "a job with this client request token", e);
+	}
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int sq_status_counts(struct store *st, int64_t counts[JS__COUNT],
+			    struct job_counts *sum, struct err *e)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = NULL;
+	int rc, r;
+
+	memset(counts, 0, sizeof(int64_t) * JS__COUNT);
+	memset(sum, 0, sizeof(*sum));
+	pthread_mutex_lock(&s->lock);
+	rc = prep(s, "SELECT status, count(*), sum(total), sum(processed), sum(success),"
+		     " sum(errors), sum(input_tokens), sum(output_tokens), sum(retries),"
+		     " sum(throttles) FROM jobs GROUP BY status", &q, e);
+	while (!rc && (r = sqlite3_step(q)) == SQLITE_ROW) {
+		int st_ = sqlite3_column_int(q, 0);
+
+		if (st_ >= 0 && st_ < JS__COUNT)
+			counts[st_] = sqlite3_column_int64(q, 1);
+		sum->total += sqlite3_column_int64(q, 2);
+		sum->processed += sqlite3_column_int64(q, 3);
+		sum->success += sqlite3_column_int64(q, 4);
+		sum->errors += sqlite3_column_int64(q, 5);
+		sum->input_tokens += sqlite3_column_int64(q, 6);
+		sum->output_tokens += sqlite3_column_int64(q, 7);
+		sum->retries += sqlite3_column_int64(q, 8);
+		sum->throttles += sqlite3_column_int64(q, 9);
+	}
+	if (!rc && r != SQLITE_DONE)
+		rc = db_err(s, e, "count jobs");
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
 static const struct store_ops sqlite_ops = {
 	.close = sq_close,
 	.job_insert = sq_job_insert,
@@ -843,6 +957,10 @@ static const struct store_ops sqlite_ops = {
 	.chunk_lease = sq_chunk_lease,
 	.chunk_complete = sq_chunk_complete,
 	.chunks_release = sq_chunks_release,
+	.chunk_counts = sq_chunk_counts,
+	.job_count = sq_job_count,
+	.job_find_token = sq_job_find_token,
+	.status_counts = sq_status_counts,
 };
 
 /* migrate brings the schema to the newest version, one transaction per step. */

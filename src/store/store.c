@@ -99,6 +99,30 @@ int store_chunk_complete(struct store *st, const struct chunk *c, const char *ow
 	return st->ops->chunk_complete(st, c, owner, now_ms, e);
 }
 
+int store_chunk_counts(struct store *st, const char *job_id, struct chunk_counts *out,
+		       struct err *e)
+{
+	return st->ops->chunk_counts(st, job_id, out, e);
+}
+
+int store_job_count(struct store *st, const char *account, const char *model_id,
+		    unsigned status_mask, int64_t *n, struct err *e)
+{
+	return st->ops->job_count(st, account, model_id, status_mask, n, e);
+}
+
+int store_job_find_token(struct store *st, const char *account, const char *token,
+			 struct job *out, struct err *e)
+{
+	return st->ops->job_find_token(st, account, token, out, e);
+}
+
+int store_status_counts(struct store *st, int64_t counts[JS__COUNT], struct job_counts *sum,
+			struct err *e)
+{
+	return st->ops->status_counts(st, counts, sum, e);
+}
+
 int store_chunks_release(struct store *st, const char *job_id, const char *owner,
 			 struct err *e)
 {

@@ -33,6 +33,14 @@ struct job_filter {
 	size_t limit;
 };
 
+/* How many chunks of a job are in each state. */
+struct chunk_counts {
+	int64_t pending, leased, done;
+};
+
+/* A set of statuses for store_job_count: the bit of each (1 << status). */
+#define JS_BIT(s) (1u << (s))
+
 struct store_ops {
 	void (*close)(struct store *st);
 	int (*job_insert)(struct store *st, const struct job *j, struct err *e);
@@ -59,6 +67,14 @@ struct store_ops {
 			      int64_t now_ms, struct err *e);
 	int (*chunks_release)(struct store *st, const char *job_id, const char *owner,
 			      struct err *e);
+	int (*chunk_counts)(struct store *st, const char *job_id, struct chunk_counts *out,
+			    struct err *e);
+	int (*job_count)(struct store *st, const char *account, const char *model_id,
+			 unsigned status_mask, int64_t *n, struct err *e);
+	int (*job_find_token)(struct store *st, const char *account, const char *token,
+			      struct job *out, struct err *e);
+	int (*status_counts)(struct store *st, int64_t counts[JS__COUNT], struct job_counts *sum,
+			     struct err *e);
 };
 
 struct store {
@@ -89,7 +105,8 @@ int store_job_set_status(struct store *st, const char *id, enum job_status to,
 /*
  * store_job_validated records a validation's result in one transaction: the
  * inputs, the chunks and the invalid records to skip (replacing any earlier
- * ones), the total, and status Scheduled.
+ * ones), the total, and status Scheduled (unless the job was stopped
+ * meanwhile: it keeps its status).
  */
 int store_job_validated(struct store *st, const char *id, const struct job_input *in,
 			size_t n_in, const struct chunk *ch, size_t n_ch,
@@ -130,6 +147,25 @@ int store_chunk_complete(struct store *st, const struct chunk *c, const char *ow
 /* store_chunks_release returns leased chunks to pending (owner NULL: all). */
 int store_chunks_release(struct store *st, const char *job_id, const char *owner,
 			 struct err *e);
+
+/* store_chunk_counts counts a job's chunks by state. */
+int store_chunk_counts(struct store *st, const char *job_id, struct chunk_counts *out,
+		       struct err *e);
+/*
+ * store_job_count counts the jobs of account (NULL: any) on model_id (NULL:
+ * any) whose status is in status_mask (JS_BIT of each).
+ */
+int store_job_count(struct store *st, const char *account, const char *model_id,
+		    unsigned status_mask, int64_t *n, struct err *e);
+/* store_job_find_token finds the job an account created with client token; ERR_NOTFOUND if none. */
+int store_job_find_token(struct store *st, const char *account, const char *token,
+			 struct job *out, struct err *e);
+/*
+ * store_status_counts counts every job by status and sums the record and
+ * token counts of all jobs, for metrics.
+ */
+int store_status_counts(struct store *st, int64_t counts[JS__COUNT], struct job_counts *sum,
+			struct err *e);
 
 /* Implementations. */
 int store_sqlite_open(const char *path, struct store **st, struct err *e);

@@ -1,0 +1,35 @@
+/* uri.h - input and output locations: canonical forms and allowed roots. */
+#ifndef BARGE_URI_H
+#define BARGE_URI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/err.h"
+
+#define URI_MAX 4096
+
+/*
+ * uri_canonical turns a location into the form barge stores and checks:
+ * - file:///abs/path or /abs/path: the absolute path with symbolic links
+ *   resolved (for the part that exists), percent-escapes decoded, and no
+ *   ".", ".." or empty components; returned as a plain path. A trailing
+ *   slash is kept (it marks a prefix).
+ * - s3://bucket/key: kept as written, but "." and ".." segments are refused.
+ * A relative path, another scheme, or a NUL byte is ERR_INVAL with a
+ * message saying what is accepted. out must hold URI_MAX bytes.
+ */
+int uri_canonical(const char *uri, char *out, size_t n, struct err *e);
+
+/*
+ * uri_allowed says whether canonical location loc lies under one of the
+ * roots (each as configured: file://, a path or s3://; canonicalised here
+ * too), on a path-segment boundary: "/srv/a/" allows "/srv/a/x" but a root
+ * "/srv/a" does not allow "/srv/ab".
+ */
+bool uri_allowed(const char *loc, char *const *roots, size_t n_roots);
+
+/* uri_is_local is true for a plain path (what uri_canonical gives for files). */
+bool uri_is_local(const char *loc);
+
+#endif
