@@ -804,6 +804,15 @@ size_t runner_count(struct runner *r)
 	return n;
 }
 
+size_t runner_ids(struct runner *r, char (*ids)[IDS_JOB_LEN + 1], size_t max)
+{
+	size_t n = 0;
+
+	for (struct run_job *J = r->jobs; J && n < max; J = J->next)
+		memcpy(ids[n++], J->job.id, IDS_JOB_LEN + 1);
+	return n;
+}
+
 void runner_stop(struct runner *r, const char *job_id, bool now)
 {
 	struct run_job *J = find_job(r, job_id);

@@ -71,6 +71,8 @@ int runner_add(struct runner *r, const struct job *j, const struct run_model *m,
 bool runner_has(struct runner *r, const char *job_id);
 /* runner_count is the number of jobs r is running. */
 size_t runner_count(struct runner *r);
+/* runner_ids writes the ids of up to max jobs r is running; returns how many. */
+size_t runner_ids(struct runner *r, char (*ids)[IDS_JOB_LEN + 1], size_t max);
 
 /*
  * runner_stop stops a job: no new request starts; requests in flight get

@@ -720,9 +720,14 @@ static int sq_chunk_lease(struct store *st, const char *job_id, const char *owne
 	int rc, r;
 
 	pthread_mutex_lock(&s->lock);
+	/*
+	 * Only a job in progress hands out work: once it is stopping or over,
+	 * no runner may start another chunk of it.
+	 */
 	rc = prep(s, "UPDATE chunks SET state = 1, lease_owner = ?1, lease_expires_ms = ?2"
 		     " WHERE job_id = ?3 AND seq = (SELECT seq FROM chunks WHERE job_id = ?3"
 		     "  AND (state = 0 OR (state = 1 AND lease_expires_ms < ?4))"
+		     "  AND (SELECT status FROM jobs WHERE id = ?3) = ?5"
 		     "  ORDER BY seq LIMIT 1)"
 		     " RETURNING " CHUNK_COLS, &q, e);
 	if (rc)
@@ -731,6 +736,7 @@ static int sq_chunk_lease(struct store *st, const char *job_id, const char *owne
 	sqlite3_bind_int64(q, 2, now_ms + ttl_ms);
 	bind_text(q, 3, job_id);
 	sqlite3_bind_int64(q, 4, now_ms);
+	sqlite3_bind_int(q, 5, JS_IN_PROGRESS);
 	r = sqlite3_step(q);
 	if (r == SQLITE_ROW) {
 		read_chunk(q, out);

@@ -133,7 +133,8 @@ int store_chunks_list(struct store *st, const char *job_id, struct chunk **out, 
 		      struct err *e);
 /*
  * store_chunk_lease leases the first chunk of the job that is pending or
- * whose lease expired. Returns 1 with *out filled, 0 if none is available.
+ * whose lease expired, if the job is InProgress. Returns 1 with *out
+ * filled, 0 if none is available.
  */
 int store_chunk_lease(struct store *st, const char *job_id, const char *owner,
 		      int64_t now_ms, int64_t ttl_ms, struct chunk *out, struct err *e);

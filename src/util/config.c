@@ -538,6 +538,12 @@ static int server_key(struct server_cfg *s, const char *k, const char *v, struct
 		return set_str(&s->store, v, e);
 	if (!strcmp(k, "region"))
 		return set_str(&s->region, v, e);
+	if (!strcmp(k, "hour_seconds")) {
+		rc = parse_int(v, 1, 3600, &n, e);
+		if (!rc)
+			s->hour_seconds = (int)n;
+		return rc;
+	}
 	if (!strcmp(k, "runners")) {
 		rc = parse_int(v, 1, 64, &n, e);
 		if (!rc)

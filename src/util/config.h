@@ -94,6 +94,7 @@ struct server_cfg {
 	char *store;
 	char *region;
 	int runners;
+	int hour_seconds; /* for tests: how long timeoutDurationInHours' hours are */
 };
 
 struct s3_cfg {

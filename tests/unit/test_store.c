@@ -433,6 +433,8 @@ static void validate_job(struct fixture *f, const char *id, unsigned n)
 	err_init(&e);
 	assert_ok(store_job_validated(f->st, id, &in, 1, ch, n, NULL, 0, (int64_t)n * 10, 500, &e),
 		  &e);
+	/* Only a job in progress hands out chunks. */
+	assert_ok(store_job_set_status(f->st, id, JS_IN_PROGRESS, NULL, 501, &e), &e);
 }
 
 static void new_validated_job(struct fixture *f, const char *id, unsigned nchunks)
@@ -540,7 +542,7 @@ static void test_job_validated_replaces(void **state)
 	validate_job(f, "job000000001", 2);
 
 	get(f, "job000000001", &j);
-	assert_int_equal(j.status, JS_SCHEDULED);
+	assert_int_equal(j.status, JS_IN_PROGRESS);
 	assert_int_equal(j.c.total, 20);
 	assert_int_equal(j.c.processed, 0);
 	assert_int_equal(j.c.success, 0);
@@ -972,7 +974,7 @@ static void test_reopen_keeps_everything(void **state)
 		f->st = NULL;
 		assert_ok(store_open(f->url, &f->st, &e), &e);
 		get(f, "job000000001", &j);
-		assert_int_equal(j.status, JS_SCHEDULED);
+		assert_int_equal(j.status, JS_IN_PROGRESS);
 		assert_int_equal(j.c.total, 30);
 		assert_int_equal(j.c.processed, 10);
 		assert_int_equal(j.c.output_tokens, 77);
@@ -995,7 +997,7 @@ static void test_reopen_keeps_everything(void **state)
 	store_close(f->st);
 	f->st = NULL;
 	assert_ok(store_open(f->db, &f->st, &e), &e);
-	assert_int_equal(status_of(f, "job000000001"), JS_SCHEDULED);
+	assert_int_equal(status_of(f, "job000000001"), JS_IN_PROGRESS);
 }
 
 /* user_version reads or (when set >= 0) writes the schema version of the fixture's database. */
