@@ -17,7 +17,14 @@ static const struct command commands[] = {
 	{"validate", cmd_validate, "check input files: every problem with file:line"},
 	{"estimate", cmd_estimate, "predict tokens and cost, on-demand vs batch"},
 	{"models", cmd_models, "list the configured models, families and prices"},
+	{"serve", cmd_serve, "the Bedrock batch job API with its scheduler and runners"},
 	{"sim-server", cmd_sim_server, "serve the simulator as an OpenAI/Anthropic/Bedrock server"},
+	{"submit", cmd_submit, "submit a batch job to a barge server"},
+	{"get", cmd_get, "show a job of a barge server"},
+	{"list", cmd_list, "list the jobs of a barge server"},
+	{"stop", cmd_stop, "stop a job of a barge server"},
+	{"wait", cmd_wait, "wait for a job of a barge server to end, with progress"},
+	{"results", cmd_results, "print or download a finished job's output lines"},
 };
 
 static void print_help(FILE *f)

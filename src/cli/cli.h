@@ -23,7 +23,15 @@ int cmd_run(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_estimate(int argc, char **argv);
 int cmd_models(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 int cmd_sim_server(int argc, char **argv);
+/* The client commands of a barge server (jobs.c, over client.c). */
+int cmd_submit(int argc, char **argv);
+int cmd_get(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
+int cmd_wait(int argc, char **argv);
+int cmd_results(int argc, char **argv);
 
 /* cli_usage prints "barge CMD: message" and a hint, and returns EXIT_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -49,6 +57,13 @@ struct model_ref {
  */
 int cli_resolve_model(const struct config *c, const char *id, const char *invocation_type,
 		      struct model_ref *out, struct err *e);
+
+/*
+ * cli_split_listen reads "HOST:PORT" (or "[IPv6]:PORT") into host and port;
+ * on a malformed value it prints why for command cmd and returns EXIT_USAGE.
+ */
+int cli_split_listen(const char *cmd, const char *arg, char *host, size_t hostsz,
+		     unsigned *port);
 
 /* cli_fmt_int writes v with thousands separators ("50,000"). */
 void cli_fmt_int(char *out, size_t n, int64_t v);

@@ -47,11 +47,10 @@ enum {
 	"  -h, --help             this help\n"
 
 #define CLIENT_EXIT_HELP                                                                 \
-	"2 is also the status of a usage or configuration error: bad flags, no\n"        \
-	"credentials, or a request the server refused as invalid (ValidationException)\n" \
-	"or unauthorised (403: AccessDenied, InvalidSignature, UnrecognizedClient).\n"    \
-	"Other server errors (not found, conflict, throttling, server faults) and an\n"   \
-	"unreachable server exit 1.\n"
+	"A request the server refused as invalid (ValidationException) or as\n"           \
+	"unauthorised (403: AccessDenied, InvalidSignature, UnrecognizedClient) exits 2,\n" \
+	"like bad flags or missing credentials; other server errors (not found,\n"        \
+	"conflict, quota, throttling, server faults) and an unreachable server exit 1.\n"
 
 struct client_opts {
 	const char *endpoint;

@@ -66,6 +66,30 @@ int cli_resolve_model(const struct config *c, const char *id, const char *invoca
 	return 0;
 }
 
+int cli_split_listen(const char *cmd, const char *arg, char *host, size_t hostsz,
+		     unsigned *port)
+{
+	const char *colon = strrchr(arg, ':');
+	char *end;
+	long p;
+	size_t n;
+
+	if (!colon || colon == arg)
+		return cli_usage(cmd, "--listen needs HOST:PORT, e.g. 127.0.0.1:8080, not \"%s\"", arg);
+	n = (size_t)(colon - arg);
+	if (n >= hostsz)
+		return cli_usage(cmd, "--listen host is too long");
+	if (strchr(arg, ']') && arg[0] == '[' && colon[-1] != ']')
+		return cli_usage(cmd, "--listen needs [IPv6]:PORT, not \"%s\"", arg);
+	memcpy(host, arg, n);
+	host[n] = '\0';
+	p = strtol(colon + 1, &end, 10);
+	if (end == colon + 1 || *end || p < 0 || p > 65535)
+		return cli_usage(cmd, "--listen port must be 0 to 65535, not \"%s\"", colon + 1);
+	*port = (unsigned)p;
+	return 0;
+}
+
 void cli_fmt_int(char *out, size_t n, int64_t v)
 {
 	char tmp[32];

@@ -90,32 +90,6 @@ static int sim_parse_i64(const char *flag, const char *s, int64_t lo, int64_t hi
 	return 0;
 }
 
-/*
- * sim_split_listen splits HOST:PORT at its last colon; an IPv6 host is
- * written in brackets ("[::1]:8080") and kept with them for printing.
- */
-static int sim_split_listen(const char *arg, char *host, size_t hostsz, unsigned *port)
-{
-	const char *colon = strrchr(arg, ':');
-	int64_t p;
-	size_t n;
-
-	if (!colon || colon == arg)
-		return cli_usage("sim-server", "--listen needs HOST:PORT, e.g. 127.0.0.1:0, not \"%s\"",
-				 arg);
-	n = (size_t)(colon - arg);
-	if (n >= hostsz)
-		return cli_usage("sim-server", "--listen host is too long");
-	if (strchr(arg, ']') && arg[0] == '[' && colon[-1] != ']')
-		return cli_usage("sim-server", "--listen needs [IPv6]:PORT, not \"%s\"", arg);
-	memcpy(host, arg, n);
-	host[n] = '\0';
-	if (sim_parse_i64("--listen port", colon + 1, 0, 65535, &p))
-		return EXIT_USAGE;
-	*port = (unsigned)p;
-	return 0;
-}
-
 /* The options of one run, before they become the server's and simulator's. */
 struct sim_args {
 	const char *listen;
@@ -280,7 +254,7 @@ int cmd_sim_server(int argc, char **argv)
 		return 0;
 	}
 	http_server_opts_default(&ho);
-	if (sim_split_listen(a.listen, ho.host, sizeof(ho.host), &ho.port))
+	if (cli_split_listen("sim-server", a.listen, ho.host, sizeof(ho.host), &ho.port))
 		return EXIT_USAGE;
 	ho.max_body_bytes = (size_t)a.max_body;
 	ho.threads = (unsigned)a.threads;

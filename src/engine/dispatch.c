@@ -651,6 +651,7 @@ static void handle(struct engine *eng, struct call *c)
 		r->body = NULL;
 		c->retries++;
 		b->n_retries++;
+		limiter_note_retry(b->lim);
 		c->state = CS_BACKOFF;
 		list_push(&eng->backoff, c);
 		c->timer.fn = on_backoff_over;

@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define PROBE_FIRST_MS 1000
 #define PROBE_MAX_MS 30000
@@ -29,7 +30,14 @@ struct limiter {
 	int64_t next_probe_ms;
 	int64_t probe_wait_ms;
 	bool probing;
+	int64_t ok, throttled, unreachable, canceled, retries;
+	int64_t buckets[LIMITER_BUCKETS];
+	double latency_sum_s;
+	int64_t latency_count;
 };
+
+const double limiter_bucket_s[LIMITER_BUCKETS] = {0.05, 0.1, 0.25, 0.5, 1, 2.5,
+						  5,    10,  30,   60,  1e300};
 
 static void bucket_init(struct bucket *b, double per_minute, int64_t now)
 {
@@ -153,6 +161,22 @@ void limiter_release(struct limiter *l, int64_t now_ms, int64_t sent_ms, enum li
 	pthread_mutex_lock(&l->mu);
 	l->in_flight--;
 	correct_locked(l, est_tokens, actual_tokens);
+	if (o != LIM_CANCELED && o != LIM_DOWN) {
+		double s = (double)(now_ms - sent_ms) / 1000.0;
+
+		for (int i = 0; i < LIMITER_BUCKETS; i++) {
+			if (s <= limiter_bucket_s[i])
+				l->buckets[i]++;
+		}
+		l->latency_sum_s += s;
+		l->latency_count++;
+	}
+	switch (o) {
+	case LIM_OK: l->ok++; break;
+	case LIM_THROTTLED: l->throttled++; break;
+	case LIM_DOWN: l->unreachable++; break;
+	case LIM_CANCELED: l->canceled++; break;
+	}
 	if (probe)
 		l->probing = false;
 	switch (o) {
@@ -200,9 +224,25 @@ void limiter_release(struct limiter *l, int64_t now_ms, int64_t sent_ms, enum li
 	pthread_mutex_unlock(&l->mu);
 }
 
+void limiter_note_retry(struct limiter *l)
+{
+	pthread_mutex_lock(&l->mu);
+	l->retries++;
+	pthread_mutex_unlock(&l->mu);
+}
+
 void limiter_state(struct limiter *l, struct limiter_state *s)
 {
 	pthread_mutex_lock(&l->mu);
+	s->backend = l->cfg->name;
+	s->ok = l->ok;
+	s->throttled = l->throttled;
+	s->unreachable = l->unreachable;
+	s->canceled = l->canceled;
+	s->retries = l->retries;
+	memcpy(s->latency_buckets, l->buckets, sizeof(l->buckets));
+	s->latency_sum_s = l->latency_sum_s;
+	s->latency_count = l->latency_count;
 	s->limit = (int)l->limit;
 	s->in_flight = l->in_flight;
 	s->down = l->down;
@@ -236,6 +276,17 @@ void limiter_set_free(struct limiter_set *s)
 		limiter_free(s->v[i]);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
+}
+
+size_t limiter_set_list(struct limiter_set *s, struct limiter **out, size_t max)
+{
+	size_t n;
+
+	pthread_mutex_lock(&s->mu);
+	for (n = 0; n < s->n && n < max; n++)
+		out[n] = s->v[n];
+	pthread_mutex_unlock(&s->mu);
+	return n;
 }
 
 struct limiter *limiter_set_get(struct limiter_set *s, const struct backend_cfg *cfg)

@@ -71,13 +71,26 @@ void limiter_release(struct limiter *l, int64_t now_ms, int64_t sent_ms, enum li
 void limiter_correct_tokens(struct limiter *l, int64_t est_tokens, int64_t actual_tokens);
 
 /* A snapshot for progress and metrics. */
+#define LIMITER_BUCKETS 11
+extern const double limiter_bucket_s[LIMITER_BUCKETS]; /* upper bounds, seconds; last is +Inf */
+
 struct limiter_state {
+	const char *backend; /* the backend's name */
 	int limit;
 	int in_flight;
 	bool down;
 	int64_t down_since_ms;
 	int64_t cuts;
+	/* Attempts by outcome, retries, and the latency of answered attempts. */
+	int64_t ok, throttled, unreachable, canceled, retries;
+	int64_t latency_buckets[LIMITER_BUCKETS]; /* cumulative, as Prometheus wants */
+	double latency_sum_s;
+	int64_t latency_count;
 };
 void limiter_state(struct limiter *l, struct limiter_state *s);
+/* limiter_note_retry counts one retry scheduled for the backend. */
+void limiter_note_retry(struct limiter *l);
+/* limiter_set_list writes up to max of the set's limiters to out; returns how many. */
+size_t limiter_set_list(struct limiter_set *s, struct limiter **out, size_t max);
 
 #endif

@@ -1,0 +1,65 @@
+/* auth.c - who is calling: SigV4 for the Bedrock dialect, API keys for the others. */
+#include "api/auth.h"
+#include "util/sigv4.h"
+#include "util/time.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int lookup_secret(void *ctx, const char *akid, struct buf *secret, struct err *e)
+{
+	const struct service *svc = ctx;
+	const struct account_cfg *a = service_find_account(svc, akid);
+
+	if (!a || !a->secret_access_key)
+		return err_set(e, ERR_NOTFOUND, "unknown access key");
+	return buf_puts(secret, a->secret_access_key);
+}
+
+int auth_sigv4(const struct service *svc, const struct http_request *req,
+	       struct auth_result *out)
+{
+	struct sigv4_header hs[HTTP_MAX_HEADERS];
+	struct sigv4_request sr;
+	struct sigv4_verify_opts vo;
+	struct sigv4_verified v;
+	size_t n = req->n_headers;
+	struct err e;
+
+	memset(out, 0, sizeof(*out));
+	if (n > HTTP_MAX_HEADERS)
+		n = HTTP_MAX_HEADERS;
+	for (size_t i = 0; i < n; i++) {
+		hs[i].name = req->headers[i].name;
+		hs[i].value = req->headers[i].value;
+	}
+	memset(&sr, 0, sizeof(sr));
+	sr.method = req->method;
+	sr.path = req->path;
+	sr.query = req->query;
+	sr.headers = hs;
+	sr.n_headers = n;
+	sr.payload = req->body;
+	sr.payload_len = req->body_len;
+	memset(&vo, 0, sizeof(vo));
+	vo.service = "bedrock";
+	vo.now_ms = time_now_ms();
+	vo.max_skew_ms = SIGV4_MAX_SKEW_MS;
+	vo.lookup = lookup_secret;
+	vo.lookup_ctx = (void *)svc;
+	err_init(&e);
+	memset(&v, 0, sizeof(v));
+	if (sigv4_verify(&sr, &vo, &v, &e) == 0) {
+		out->account = service_find_account(svc, v.access_key_id);
+		snprintf(out->key_id, sizeof(out->key_id), "%s", v.access_key_id);
+		if (out->account)
+			return 0;
+	}
+	snprintf(out->key_id, sizeof(out->key_id), "%s", v.access_key_id);
+	out->status = v.verdict == SIGV4_VERIFIED ? 403 : sigv4_verdict_http_status(v.verdict);
+	out->error = v.verdict == SIGV4_VERIFIED ? "UnrecognizedClientException"
+						 : sigv4_verdict_aws_code(v.verdict);
+	snprintf(out->message, sizeof(out->message), "%s",
+		 e.msg[0] ? e.msg : "The security token included in the request is invalid.");
+	return ERR_AUTH;
+}

@@ -1,0 +1,25 @@
+/* auth.h - who is calling: SigV4 for the Bedrock dialect, API keys for the others. */
+#ifndef BARGE_AUTH_H
+#define BARGE_AUTH_H
+
+#include "api/http.h"
+#include "core/service.h"
+
+/* The outcome of authenticating a request. */
+struct auth_result {
+	const struct account_cfg *account; /* set when authentic */
+	int status;                        /* 403 (or 500) when not */
+	const char *error;                 /* the AWS error name when not */
+	char message[512];                 /* for the client; never holds a secret */
+	char key_id[130];                  /* the access key id claimed, for logs */
+};
+
+/*
+ * auth_sigv4 verifies req's SigV4 signature (service "bedrock", any region)
+ * against the access keys of the [account.*] sections. Returns 0 with
+ * out->account set, or ERR_AUTH with the error to answer in out.
+ */
+int auth_sigv4(const struct service *svc, const struct http_request *req,
+	       struct auth_result *out);
+
+#endif
