@@ -397,8 +397,9 @@ static int finish_job(struct ctx *x, enum job_status to, const char *msg)
 	if (to == JS_STOPPED &&
 	    store_job_set_status(x->st, x->job.id, JS_STOPPING, NULL, time_now_ms(), &e))
 		log_warn("%s", e.msg);
+	/* A stopped run resumes with the same command: it is not over for good. */
 	rc = finalize_end(x->obj, x->st, &x->job, x->journal_dir, x->cfg.limits.max_line_bytes,
-			  to, msg, &shown, &e);
+			  to, msg, to != JS_STOPPED, &shown, &e);
 	if (rc) {
 		fprintf(stderr, "barge run: cannot finish job %s: %s\n", x->job.id, e.msg);
 		if (x->job.status != JS_FAILED)

@@ -177,7 +177,7 @@ void finalize_clean(struct objects *obj, struct store *st, const struct job *j,
 
 int finalize_end(struct objects *obj, struct store *st, struct job *j,
 		 const char *journal_dir, size_t max_line_bytes, enum job_status to,
-		 const char *msg, struct job_counts *shown, struct err *e)
+		 const char *msg, bool final, struct job_counts *shown, struct err *e)
 {
 	int rc;
 
@@ -185,6 +185,8 @@ int finalize_end(struct objects *obj, struct store *st, struct job *j,
 	j->end_ms = time_now_ms();
 	rc = finalize_job(obj, st, j, journal_dir, max_line_bytes, shown, e);
 	if (rc)
+		return rc;
+	if (final && (rc = store_job_set_counts(st, j->id, shown, e)))
 		return rc;
 	rc = store_job_set_status(st, j->id, to, msg, time_now_ms(), e);
 	if (rc)

@@ -32,10 +32,13 @@ void finalize_clean(struct objects *obj, struct store *st, const struct job *j,
  * outputs and manifest first, then the status in the store, then (unless
  * the job only stopped and may resume) the scratch. j's status and end time
  * are updated. A crash anywhere in between is mended by running it again.
+ * final says the job will never run again: its counts then become the
+ * manifest's, journaled records of unfinished chunks included (a job that
+ * may resume keeps counting by whole chunks, so nothing is counted twice).
  */
 int finalize_end(struct objects *obj, struct store *st, struct job *j,
 		 const char *journal_dir, size_t max_line_bytes, enum job_status to,
-		 const char *msg, struct job_counts *shown, struct err *e);
+		 const char *msg, bool final, struct job_counts *shown, struct err *e);
 
 /* finalize_prices returns the prices recorded in the job. */
 struct prices finalize_prices(const struct job *j);

@@ -21,6 +21,7 @@
 #define RUN_MAX_INFLIGHT_BYTES ((size_t)64 << 20)
 #define RUN_JOURNAL_FLUSH_MS 200
 #define RUN_PROGRESS_MS 250
+#define RUN_STORE_PROGRESS_MS 1000
 
 struct runner;
 struct run_job;
@@ -51,6 +52,7 @@ struct run_chunk {
 	struct invalid_rec *inv;
 	size_t n_inv, inv_pos;
 	bool complete;        /* every record done: to be made durable by the loop */
+	int64_t stored_done;  /* records done when progress was last stored */
 	struct run_chunk *next_active;
 };
 
@@ -83,7 +85,7 @@ struct runner {
 	struct run_job *jobs;
 	struct run_job *turn;      /* the job whose turn it is to send */
 	struct buf line;           /* scratch for output and journal lines */
-	int64_t last_flush, last_report;
+	int64_t last_flush, last_report, last_store;
 };
 
 void runner_journal_path(const char *dir, const char *job_id, unsigned seq, char *out,
@@ -648,6 +650,28 @@ static void flush_journals(struct run_job *J)
 	}
 }
 
+/*
+ * store_progress records how far each of the job's chunks has got, so that
+ * the job's live counts (Get) move between chunk completions.
+ */
+static void store_progress(struct run_job *J)
+{
+	for (struct run_chunk *ch = J->active; ch; ch = ch->next_active) {
+		struct err e;
+
+		if (ch->done == ch->stored_done || ch->complete)
+			continue;
+		ch->meta.c = (struct job_counts){0};
+		for (int64_t i = 0; i < ch->meta.nrecords; i++) {
+			if (ch->slots[i].res.done)
+				result_count(&ch->meta.c, &ch->slots[i].res);
+		}
+		if (store_chunk_progress(J->R->o.st, &ch->meta, J->R->o.owner, &e))
+			log_warn("job %s: %s", J->job.id, e.msg);
+		ch->stored_done = ch->done;
+	}
+}
+
 static void report(struct run_job *J)
 {
 	struct limiter_state ls;
@@ -879,6 +903,11 @@ void runner_step(struct runner *r, int wait_ms, struct run_ended *ended, size_t 
 		for (J = r->jobs; J; J = J->next)
 			report(J);
 		r->last_report = now;
+	}
+	if (now - r->last_store >= RUN_STORE_PROGRESS_MS) {
+		for (J = r->jobs; J; J = J->next)
+			store_progress(J);
+		r->last_store = now;
 	}
 	for (J = r->jobs; J && *n_ended < max_ended; J = next) {
 		struct run_ended *x;

@@ -78,7 +78,7 @@ static void end_job(struct service *svc, struct job *j, enum job_status to, cons
 	struct err e;
 
 	if (finalize_end(svc->obj, svc->st, j, svc->journal_dir, svc->cfg->limits.max_line_bytes,
-			 to, msg, &shown, &e)) {
+			 to, msg, true, &shown, &e)) {
 		log_error("job %s: cannot finish as %s: %s", j->id, job_status_name(to), e.msg);
 		if (to != JS_FAILED)
 			set_status(svc, j, JS_FAILED, e.msg);

@@ -266,6 +266,18 @@ int service_get(struct service *svc, const struct account_cfg *account, const ch
 	}
 	if (rc == ERR_NOTFOUND)
 		return err_set(e, ERR_NOTFOUND, "no job %s was found", id);
+	if (rc == 0 && !job_status_terminal(out->status)) {
+		/* Live counts: whole chunks done, plus how far the running ones got. */
+		struct job_counts live;
+
+		if (store_job_live(svc->st, id, &live, e) == 0) {
+			out->c.processed += live.processed;
+			out->c.success += live.success;
+			out->c.errors += live.errors;
+			out->c.input_tokens += live.input_tokens;
+			out->c.output_tokens += live.output_tokens;
+		}
+	}
 	return rc;
 }
 

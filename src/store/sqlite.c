@@ -949,6 +949,96 @@ static int sq_status_counts(struct store *st, int64_t counts[JS__COUNT],
 	return rc;
 }
 
+/* bind_counts binds the seven counts of c from parameter first on. */
+static void bind_counts(sqlite3_stmt *q, int first, const struct job_counts *c)
+{
+	sqlite3_bind_int64(q, first, c->processed);
+	sqlite3_bind_int64(q, first + 1, c->success);
+	sqlite3_bind_int64(q, first + 2, c->errors);
+	sqlite3_bind_int64(q, first + 3, c->input_tokens);
+	sqlite3_bind_int64(q, first + 4, c->output_tokens);
+	sqlite3_bind_int64(q, first + 5, c->retries);
+	sqlite3_bind_int64(q, first + 6, c->throttles);
+}
+
+static int sq_chunk_progress(struct store *st, const struct chunk *c, const char *owner,
+			     struct err *e)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	rc = prep(s, "UPDATE chunks SET processed = ?1, success = ?2, errors = ?3,"
+		     " input_tokens = ?4, output_tokens = ?5, retries = ?6, throttles = ?7"
+		     " WHERE job_id = ?8 AND seq = ?9 AND state = 1 AND lease_owner = ?10", &q, e);
+	if (!rc) {
+		bind_counts(q, 1, &c->c);
+		bind_text(q, 8, c->job_id);
+		sqlite3_bind_int(q, 9, (int)c->seq);
+		bind_text(q, 10, owner);
+		if (sqlite3_step(q) != SQLITE_DONE)
+			rc = db_err(s, e, "record chunk progress");
+	}
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int sq_job_live(struct store *st, const char *job_id, struct job_counts *out,
+		       struct err *e)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&s->lock);
+	rc = prep(s, "SELECT coalesce(sum(processed), 0), coalesce(sum(success), 0),"
+		     " coalesce(sum(errors), 0), coalesce(sum(input_tokens), 0),"
+		     " coalesce(sum(output_tokens), 0), coalesce(sum(retries), 0),"
+		     " coalesce(sum(throttles), 0) FROM chunks WHERE job_id = ? AND state = 1", &q, e);
+	if (!rc) {
+		bind_text(q, 1, job_id);
+		if (sqlite3_step(q) == SQLITE_ROW) {
+			out->processed = sqlite3_column_int64(q, 0);
+			out->success = sqlite3_column_int64(q, 1);
+			out->errors = sqlite3_column_int64(q, 2);
+			out->input_tokens = sqlite3_column_int64(q, 3);
+			out->output_tokens = sqlite3_column_int64(q, 4);
+			out->retries = sqlite3_column_int64(q, 5);
+			out->throttles = sqlite3_column_int64(q, 6);
+		} else {
+			rc = db_err(s, e, "sum chunk progress");
+		}
+	}
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int sq_job_set_counts(struct store *st, const char *job_id, const struct job_counts *c,
+			     struct err *e)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	rc = prep(s, "UPDATE jobs SET processed = ?1, success = ?2, errors = ?3,"
+		     " input_tokens = ?4, output_tokens = ?5, retries = ?6, throttles = ?7"
+		     " WHERE id = ?8", &q, e);
+	if (!rc) {
+		bind_counts(q, 1, c);
+		bind_text(q, 8, job_id);
+		if (sqlite3_step(q) != SQLITE_DONE)
+			rc = db_err(s, e, "set job counts");
+	}
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
 static const struct store_ops sqlite_ops = {
 	.close = sq_close,
 	.job_insert = sq_job_insert,
@@ -967,6 +1057,9 @@ static const struct store_ops sqlite_ops = {
 	.job_count = sq_job_count,
 	.job_find_token = sq_job_find_token,
 	.status_counts = sq_status_counts,
+	.chunk_progress = sq_chunk_progress,
+	.job_live = sq_job_live,
+	.job_set_counts = sq_job_set_counts,
 };
 
 /* migrate brings the schema to the newest version, one transaction per step. */

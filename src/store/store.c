@@ -123,6 +123,23 @@ int store_status_counts(struct store *st, int64_t counts[JS__COUNT], struct job_
 	return st->ops->status_counts(st, counts, sum, e);
 }
 
+int store_chunk_progress(struct store *st, const struct chunk *c, const char *owner,
+			 struct err *e)
+{
+	return st->ops->chunk_progress(st, c, owner, e);
+}
+
+int store_job_live(struct store *st, const char *job_id, struct job_counts *out, struct err *e)
+{
+	return st->ops->job_live(st, job_id, out, e);
+}
+
+int store_job_set_counts(struct store *st, const char *job_id, const struct job_counts *c,
+			 struct err *e)
+{
+	return st->ops->job_set_counts(st, job_id, c, e);
+}
+
 int store_chunks_release(struct store *st, const char *job_id, const char *owner,
 			 struct err *e)
 {

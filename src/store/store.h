@@ -75,6 +75,12 @@ struct store_ops {
 			      struct job *out, struct err *e);
 	int (*status_counts)(struct store *st, int64_t counts[JS__COUNT], struct job_counts *sum,
 			     struct err *e);
+	int (*chunk_progress)(struct store *st, const struct chunk *c, const char *owner,
+			      struct err *e);
+	int (*job_live)(struct store *st, const char *job_id, struct job_counts *out,
+			struct err *e);
+	int (*job_set_counts)(struct store *st, const char *job_id, const struct job_counts *c,
+			      struct err *e);
 };
 
 struct store {
@@ -167,6 +173,22 @@ int store_job_find_token(struct store *st, const char *account, const char *toke
  */
 int store_status_counts(struct store *st, int64_t counts[JS__COUNT], struct job_counts *sum,
 			struct err *e);
+
+/*
+ * store_chunk_progress records how far a leased chunk has got (its counts
+ * so far), for live counts; nothing when owner no longer holds it.
+ */
+int store_chunk_progress(struct store *st, const struct chunk *c, const char *owner,
+			 struct err *e);
+/* store_job_live sums the progress of a job's leased chunks. */
+int store_job_live(struct store *st, const char *job_id, struct job_counts *out, struct err *e);
+/*
+ * store_job_set_counts replaces a job's record and token counts: for a job
+ * that is over for good, whose manifest counted records of unfinished
+ * chunks too.
+ */
+int store_job_set_counts(struct store *st, const char *job_id, const struct job_counts *c,
+			 struct err *e);
 
 /* Implementations. */
 int store_sqlite_open(const char *path, struct store **st, struct err *e);

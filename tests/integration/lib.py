@@ -206,3 +206,107 @@ class SimServer:
 
     def __exit__(self, *a):
         self.stop()
+
+
+class Serve:
+    """barge serve on 127.0.0.1 with the given configuration file; stderr goes
+    to a log file so that tests can read what the server logged."""
+
+    def __init__(self, config, log_path, env=None):
+        self.config, self.log_path, self.env = config, log_path, env
+        self.port = 0
+        self.proc = None
+        self.start()
+
+    def start(self):
+        e = dict(os.environ)
+        e.pop("BARGE_CONFIG", None)
+        if self.env:
+            e.update(self.env)
+        listen = "127.0.0.1:%d" % self.port
+        self.log = open(self.log_path, "a")
+        self.proc = subprocess.Popen([BARGE, "serve", "--config", self.config, "--listen", listen],
+                                     stdout=subprocess.PIPE, stderr=self.log, text=True, env=e)
+        line = self.proc.stdout.readline()
+        m = re.match(r"listening on 127\.0\.0\.1:(\d+)", line)
+        if not m:
+            self.stop()
+            with open(self.log_path) as f:
+                raise AssertionError("barge serve did not start: %r\n%s" % (line, f.read()))
+        self.port = int(m.group(1))
+
+    @property
+    def base(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+        self.log.close()
+
+    def stop(self):
+        """SIGTERM, and the exit status (0 when it stopped cleanly)."""
+        rc = None
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                rc = self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                rc = self.proc.wait()
+        elif self.proc:
+            rc = self.proc.returncode
+        if self.proc and self.proc.stdout:
+            self.proc.stdout.close()
+        self.log.close()
+        return rc
+
+    def logs(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+
+def aws_call(base, method, path, body=None, key=("AKIDTEST", "secret"), region="us-east-1",
+             query="", skew_s=0):
+    """Sends one request signed with SigV4 by Debian's botocore (an
+    independent signer); returns (status, error type or None, parsed body)."""
+    import sys
+    import urllib.error
+    import urllib.request
+    if "/usr/lib/python3/dist-packages" not in sys.path:
+        sys.path.append("/usr/lib/python3/dist-packages")
+    import datetime
+    from unittest import mock
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    url = base + path + ("?" + query if query else "")
+    data = json.dumps(body).encode() if body is not None else None
+    headers = {"Content-Type": "application/json"} if data is not None else {}
+    r = AWSRequest(method=method, url=url, data=data, headers=headers)
+    when = datetime.datetime.utcnow() + datetime.timedelta(seconds=skew_s)
+    with mock.patch("botocore.auth.datetime") as dt:
+        dt.datetime.utcnow.return_value = when
+        dt.datetime.now.return_value = when
+        SigV4Auth(Credentials(*key), "bedrock", region).add_auth(r)
+    req = urllib.request.Request(url, data=data, method=method, headers=dict(r.headers))
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, None, json.loads(resp.read())
+    except urllib.error.HTTPError as e:
+        raw = e.read()
+        return e.code, e.headers.get("x-amzn-ErrorType"), json.loads(raw) if raw else None
+
+
+def wait_status(base, arn, statuses, key=("AKIDTEST", "secret"), timeout=60):
+    import urllib.parse
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        st, err, job = aws_call(base, "GET", "/model-invocation-job/" +
+                                urllib.parse.quote(arn, safe=""), key=key)
+        assert st == 200, (st, err, job)
+        if job["status"] in statuses:
+            return job
+        time.sleep(0.1)
+    raise AssertionError("job %s did not reach %s: %s" % (arn, statuses, job))

@@ -1,0 +1,168 @@
+"""test_serve.py - barge serve as an operator sees it: durability across
+kill -9, queueing and stops through the lifecycle, health and metrics, logs
+without secrets. (The AWS SDK's view of the API is test_api_sdk.py's.)"""
+import os
+import time
+import urllib.parse
+import urllib.request
+
+from lib import *
+
+KEY = ("AKIDTEST", "secret-of-team-a/+")
+OTHER = ("AKIDOTHER", "secret-of-team-b")
+
+
+def setup(d, records=300, runners=2, **sim):
+    os.makedirs(os.path.join(d, "in"))
+    os.makedirs(os.path.join(d, "out"))
+    write_jsonl(os.path.join(d, "in", "a.jsonl"), claude_records(records))
+    extra = "".join("%s = %s\n" % kv for kv in sim.items())
+    cfg = write_config(os.path.join(d, "c.ini"), """
+[server]
+data = %(d)s/data
+runners = %(runners)d
+[account.team-a]
+account_id = 111111111111
+access_key_id = %(k)s
+secret_access_key_env = TEAM_A_SECRET
+allowed_uris = file://%(d)s/in/, file://%(d)s/out/
+max_running_jobs_per_model = 1
+max_queued_jobs_per_model = 3
+[account.team-b]
+account_id = 222222222222
+access_key_id = %(o)s
+secret_access_key = %(os)s
+allowed_uris = file://%(d)s/b/
+[backend.sim]
+kind = sim
+%(extra)s
+""" % {"d": d, "runners": runners, "k": KEY[0], "o": OTHER[0], "os": OTHER[1], "extra": extra})
+    return cfg
+
+
+def create(base, d, name="job1", key=KEY, **more):
+    body = {"jobName": name, "roleArn": "arn:aws:iam::111111111111:role/batch",
+            "modelId": HAIKU,
+            "inputDataConfig": {"s3InputDataConfig": {"s3Uri": "file://%s/in/a.jsonl" % d}},
+            "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": "file://%s/out/" % d}}}
+    body.update(more)
+    return aws_call(base, "POST", "/model-invocation-job", body, key=key)
+
+
+def job_path(arn):
+    return "/model-invocation-job/" + urllib.parse.quote(arn, safe="")
+
+
+def test_job_runs_to_completion(d):
+    cfg = setup(d, records=600, ttft_ms=2)
+    srv = Serve(cfg, os.path.join(d, "serve.log"), env={"TEAM_A_SECRET": KEY[1]})
+    try:
+        st, err, body = create(srv.base, d)
+        assert st == 200, (st, err, body)
+        job = wait_status(srv.base, body["jobArn"], {"Completed"}, key=KEY)
+        assert (job["totalRecordCount"], job["processedRecordCount"], job["errorRecordCount"]) \
+            == (600, 600, 0)
+        jid = body["jobArn"].rsplit("/", 1)[1]
+        lines = read_jsonl(os.path.join(d, "out", jid, "a.jsonl.out"))
+        assert len(lines) == 600
+        m = manifest(os.path.join(d, "out"))
+        assert m["status"] == "Completed" and m["jobArn"] == body["jobArn"]
+    finally:
+        assert srv.stop() == 0
+
+
+def test_kill9_and_restart_resumes_every_job(d):
+    cfg = setup(d, records=2000, ttft_ms=20, max_concurrency=16)
+    env = {"TEAM_A_SECRET": KEY[1]}
+    srv = Serve(cfg, os.path.join(d, "serve.log"), env=env)
+    arns = []
+    try:
+        for i in range(2):
+            st, err, body = create(srv.base, d, name="big-%d" % i)
+            assert st == 200, (st, err, body)
+            arns.append(body["jobArn"])
+        wait_status(srv.base, arns[0], {"InProgress"}, key=KEY)
+        # Kill it while the first job runs and the second waits its turn.
+        for _ in range(3):
+            time.sleep(0.7)
+            srv.kill()
+            srv = Serve(cfg, os.path.join(d, "serve.log"), env=env)
+        jobs = [wait_status(srv.base, a, {"Completed"}, key=KEY, timeout=120) for a in arns]
+        for job, arn in zip(jobs, arns):
+            jid = arn.rsplit("/", 1)[1]
+            lines = read_jsonl(os.path.join(d, "out", jid, "a.jsonl.out"))
+            assert_exactly_once(lines, ["R%06d" % i for i in range(2000)])
+            m = json.load(open(os.path.join(d, "out", jid, "manifest.json.out")))
+            ins = sum(l["modelOutput"]["usage"]["input_tokens"] for l in lines)
+            outs = sum(l["modelOutput"]["usage"]["output_tokens"] for l in lines)
+            # Nothing billed twice: the counts are the records' own.
+            assert (m["inputTokenCount"], m["outputTokenCount"]) == (ins, outs)
+            assert job["processedRecordCount"] == 2000
+        assert "resuming" in srv.logs()
+    finally:
+        assert srv.stop() == 0
+
+
+def test_queue_at_the_running_quota_and_stops(d):
+    cfg = setup(d, records=3000, ttft_ms=30, max_concurrency=8)
+    srv = Serve(cfg, os.path.join(d, "serve.log"), env={"TEAM_A_SECRET": KEY[1]})
+    try:
+        arns = []
+        for i in range(3):
+            st, err, body = create(srv.base, d, name="q-%d" % i)
+            assert st == 200, (st, err, body)
+            arns.append(body["jobArn"])
+        first = wait_status(srv.base, arns[0], {"InProgress"}, key=KEY)
+        # One job at a time may run for this account and model.
+        time.sleep(0.5)
+        _, _, second = aws_call(srv.base, "GET", job_path(arns[1]), key=KEY)
+        assert second["status"] == "Scheduled", second
+        # A fourth waiting job is over max_queued_jobs_per_model = 3.
+        st, err, body = create(srv.base, d, name="q-3")
+        st, err, body = create(srv.base, d, name="q-4")
+        assert st == 400 and err == "ServiceQuotaExceededException", (st, err, body)
+        # Stop the waiting ones and the running one.
+        for arn in (arns[1], arns[0]):
+            st, err, body = aws_call(srv.base, "POST", job_path(arn) + "/stop", key=KEY)
+            assert st == 200, (st, err, body)
+        stopped = wait_status(srv.base, arns[1], {"Stopped"}, key=KEY)
+        assert stopped["processedRecordCount"] == 0
+        run = wait_status(srv.base, arns[0], {"Stopped"}, key=KEY)
+        assert 0 < run["processedRecordCount"] < 3000, run
+        jid = arns[0].rsplit("/", 1)[1]
+        lines = read_jsonl(os.path.join(d, "out", jid, "a.jsonl.out"))
+        # A stopped job keeps what it finished, and its manifest says so.
+        m = json.load(open(os.path.join(d, "out", jid, "manifest.json.out")))
+        assert m["status"] == "Stopped" and len(lines) == m["processedRecordCount"]
+        # The third job runs once the first is out of the way.
+        wait_status(srv.base, arns[2], {"InProgress", "Completed"}, key=KEY)
+        st, err, body = aws_call(srv.base, "POST", job_path(arns[1]) + "/stop", key=KEY)
+        assert st == 400 and err == "ConflictException", (st, err, body)
+    finally:
+        assert srv.stop() == 0
+
+
+def test_health_metrics_and_logs(d):
+    cfg = setup(d, records=100)
+    srv = Serve(cfg, os.path.join(d, "serve.log"), env={"TEAM_A_SECRET": KEY[1]})
+    try:
+        with urllib.request.urlopen(srv.base + "/healthz") as r:
+            assert r.status == 200 and json.loads(r.read())["status"] == "ok"
+        st, err, body = create(srv.base, d)
+        wait_status(srv.base, body["jobArn"], {"Completed"}, key=KEY)
+        aws_call(srv.base, "GET", "/model-invocation-jobs", key=("AKIDTEST", "wrong"))
+        with urllib.request.urlopen(srv.base + "/metrics") as r:
+            text = r.read().decode()
+        assert 'barge_jobs{status="Completed"} 1' in text
+        assert "barge_records_processed_total 100" in text
+        assert 'barge_backend_requests_total{backend="sim",outcome="ok"} 100' in text
+        assert 'barge_backend_request_duration_seconds_count{backend="sim"} 100' in text
+        assert "# TYPE barge_backend_request_duration_seconds histogram" in text
+    finally:
+        assert srv.stop() == 0
+    logs = srv.logs()
+    # One line per transition and per request, and never a secret.
+    for s in ("Submitted" if False else "Validating", "Scheduled", "InProgress", "Completed"):
+        assert s in logs, s
+    assert "POST /model-invocation-job" in logs and "InvalidSignatureException" in logs
+    assert KEY[1] not in logs and OTHER[1] not in logs and "wrong" not in logs
