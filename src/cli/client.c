@@ -202,7 +202,7 @@ static int client_pick_region(struct client *c, const struct client_opts *o,
 static int client_pick_creds(struct client *c, const struct client_opts *o,
 			     const struct config *cfg, struct err *e)
 {
-	const struct account_cfg *acct = NULL;
+	const struct account_cfg *acct = NULL, *half = NULL;
 	bool flags = o->access_key_id || o->secret_access_key;
 	int rc;
 
@@ -223,6 +223,8 @@ static int client_pick_creds(struct client *c, const struct client_opts *o,
 			if (a->access_key_id && *a->access_key_id && a->secret_access_key &&
 			    *a->secret_access_key)
 				acct = a;
+			else if (a->access_key_id && *a->access_key_id && !half)
+				half = a;
 		}
 		if (acct) {
 			rc = aws_creds_resolve(acct->access_key_id, acct->secret_access_key, NULL, NULL,
@@ -232,6 +234,13 @@ static int client_pick_creds(struct client *c, const struct client_opts *o,
 			snprintf(c->creds.source, sizeof(c->creds.source), "[account.%.40s]", acct->name);
 		} else {
 			rc = aws_creds_resolve(NULL, NULL, NULL, NULL, &c->creds, e);
+			if (rc && half)
+				return err_set(e, ERR_AUTH,
+					       "no credentials to sign requests with: [account.%.40s] of %.200s "
+					       "has an access_key_id but no secret_access_key (when it comes "
+					       "from secret_access_key_env, set that variable), or give "
+					       "--access-key-id and --secret-access-key",
+					       half->name, cfg->path ? cfg->path : "the configuration");
 			if (rc)
 				return err_set(e, ERR_AUTH,
 					       "no credentials to sign requests with: give --access-key-id "
@@ -465,31 +474,35 @@ static int client_build_request(struct client *c, const char *path, const char *
 /* client_headers makes the header list of a signed request. The caller frees it. */
 static struct curl_slist *client_headers(struct client *c, bool has_body)
 {
-	struct curl_slist *l = NULL, *n;
-	char line[8192];
-
-	snprintf(line, sizeof(line), "Host: %s", c->host);
-	l = curl_slist_append(l, line);
 	/*
 	 * An empty "Content-Type:" stops libcurl from adding a form type to a
 	 * body-less POST, which would be sent unsigned; "Expect:" stops it
 	 * from waiting for 100 Continue on large bodies.
 	 */
-	n = l ? curl_slist_append(l, has_body ? "Content-Type: application/json" : "Content-Type:")
-	      : NULL;
-	l = n ? n : l;
-	n = n ? curl_slist_append(l, "Expect:") : NULL;
-	l = n ? n : l;
-	n = n ? curl_slist_append(l, "Accept: application/json") : NULL;
-	l = n ? n : l;
-	for (size_t i = 0; n && i < c->sig.n_add; i++) {
-		snprintf(line, sizeof(line), "%s: %s", c->sig.add[i].name, c->sig.add[i].value);
-		n = curl_slist_append(l, line);
-		l = n ? n : l;
-	}
-	if (!n) {
-		curl_slist_free_all(l);
-		return NULL;
+	const char *fixed[] = {NULL, has_body ? "Content-Type: application/json" : "Content-Type:",
+			       "Expect:", "Accept: application/json"};
+	size_t n_fixed = sizeof(fixed) / sizeof(fixed[0]);
+	struct curl_slist *l = NULL, *n;
+	char host[sizeof(c->host) + 8];
+	/* The longest added header is a session token of up to 4 KiB. */
+	char line[2 * AWSCREDS_MAX + sizeof(c->creds.session_token)];
+
+	snprintf(host, sizeof(host), "Host: %s", c->host);
+	fixed[0] = host;
+	for (size_t i = 0; i < n_fixed + c->sig.n_add; i++) {
+		const char *h = fixed[i < n_fixed ? i : 0];
+
+		if (i >= n_fixed) {
+			snprintf(line, sizeof(line), "%s: %s", c->sig.add[i - n_fixed].name,
+				 c->sig.add[i - n_fixed].value);
+			h = line;
+		}
+		n = curl_slist_append(l, h);
+		if (!n) {
+			curl_slist_free_all(l);
+			return NULL;
+		}
+		l = n;
 	}
 	return l;
 }
@@ -733,4 +746,56 @@ int client_get_job(struct client *c, const char *job, struct client_resp *r, str
 out:
 	buf_free(&p);
 	return rc;
+}
+
+int client_help(const char *own, const char *exits)
+{
+	fputs(own, stdout);
+	fputs("\n", stdout);
+	fputs(CLIENT_COMMON_HELP, stdout);
+	fputs("\n", stdout);
+	fputs(exits, stdout);
+	fputs(CLIENT_EXIT_HELP, stdout);
+	return 0;
+}
+
+int client_start(struct client *c, const char *cmd, const struct client_opts *o)
+{
+	struct err e;
+	int rc;
+
+	err_init(&e);
+	rc = client_open(c, cmd, o, &e);
+	if (rc) {
+		fprintf(stderr, "barge %s: %s\n", cmd, e.msg);
+		return client_exit_status(rc);
+	}
+	return 0;
+}
+
+int client_take_job(const char *cmd, int argc, char **argv, const char **job)
+{
+	if (optind >= argc)
+		return cli_usage(cmd, "give the JOB: its 12-character id or its ARN (`barge list` "
+				      "shows them)");
+	if (optind + 1 < argc)
+		return cli_usage(cmd, "unexpected argument %s: give one JOB", argv[optind + 1]);
+	*job = argv[optind];
+	if (!client_check_job(*job))
+		return cli_usage(cmd,
+				 "\"%s\" is not a job id (12 letters a-z and digits) or a job ARN "
+				 "(arn:aws:bedrock:REGION:ACCOUNT:model-invocation-job/ID)",
+				 *job);
+	return 0;
+}
+
+bool client_status_ended(const char *s)
+{
+	return !strcmp(s, "Completed") || !strcmp(s, "PartiallyCompleted") ||
+	       !strcmp(s, "Failed") || !strcmp(s, "Stopped") || !strcmp(s, "Expired");
+}
+
+const char *client_job_uri(json_object *job, const char *config, const char *inner)
+{
+	return json_get_str(json_get(json_get(job, config), inner), "s3Uri");
 }

@@ -151,4 +151,29 @@ void client_job_id(const char *arn_or_id, char *out, size_t n);
  */
 int client_get_job(struct client *c, const char *job, struct client_resp *r, struct err *e);
 
+/*
+ * client_help prints a command's own help, then the options every client
+ * command shares, then the exit statuses; it returns 0.
+ */
+int client_help(const char *own, const char *exits);
+
+/*
+ * client_start is client_open for a command: a failure is printed as the
+ * command's error and its exit status returned; 0 when c is ready.
+ */
+int client_start(struct client *c, const char *cmd, const struct client_opts *o);
+
+/*
+ * client_take_job takes the single JOB argument left after getopt_long
+ * (argv[optind]) into *job, checked with client_check_job. Returns 0 or
+ * EXIT_USAGE with the problem printed.
+ */
+int client_take_job(const char *cmd, int argc, char **argv, const char **job);
+
+/* client_status_ended is true for a status a job never leaves (Completed, Failed, ...). */
+bool client_status_ended(const char *status);
+
+/* client_job_uri returns job.<config>.<inner>.s3Uri ("outputDataConfig", "s3OutputDataConfig"), or NULL. */
+const char *client_job_uri(json_object *job, const char *config, const char *inner);
+
 #endif

@@ -1,4 +1,4 @@
-/* jobs.c - `barge submit|get|list|stop|wait|results`: the client commands of a barge server. */
+/* jobs.c - `barge submit|get|list|stop|wait`: the job commands of the client of a barge server. */
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "util/buf.h"
@@ -6,9 +6,7 @@
 #include "util/json.h"
 #include "util/time.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,9 +20,6 @@
 #define JOBS_MAX_TAGS 200
 /* --all stops after this many pages, in case a server hands out tokens forever. */
 #define JOBS_MAX_PAGES 100000
-/* An output directory walk stops at this many files and this depth. */
-#define JOBS_MAX_FILES 100000
-#define JOBS_MAX_DEPTH 16
 /* After a first answer, `wait` rides out a server that is away this long. */
 #define JOBS_WAIT_GRACE_MS ((int64_t)60 * 1000)
 
@@ -32,18 +27,6 @@ static const char *const job_statuses[] = {
 	"Submitted", "Validating", "Scheduled", "InProgress", "Completed",
 	"PartiallyCompleted", "Failed", "Stopping", "Stopped", "Expired",
 };
-
-/* jobs_help prints a command's own help, then the options all commands share. */
-static int jobs_help(const char *own, const char *exits)
-{
-	fputs(own, stdout);
-	fputs("\n", stdout);
-	fputs(CLIENT_COMMON_HELP, stdout);
-	fputs("\n", stdout);
-	fputs(exits, stdout);
-	fputs(CLIENT_EXIT_HELP, stdout);
-	return 0;
-}
 
 static const char plain_exits[] =
 	"exit status: 0 done, 1 failed, 2 usage or configuration error.\n";
@@ -61,38 +44,6 @@ static int jobs_parse_int(const char *cmd, const char *flag, const char *s, long
 		return cli_usage(cmd, "%s must be a whole number from %lld to %lld, not \"%s\"", flag,
 				 min, max, s);
 	*out = v;
-	return 0;
-}
-
-/* jobs_open opens the client and reports a failure as the command's error. */
-static int jobs_open(struct client *c, const char *cmd, const struct client_opts *o)
-{
-	struct err e;
-	int rc;
-
-	err_init(&e);
-	rc = client_open(c, cmd, o, &e);
-	if (rc) {
-		fprintf(stderr, "barge %s: %s\n", cmd, e.msg);
-		return client_exit_status(rc);
-	}
-	return 0;
-}
-
-/* jobs_one_job takes the single JOB argument left after the options. */
-static int jobs_one_job(const char *cmd, int argc, char **argv, const char **job)
-{
-	if (optind >= argc)
-		return cli_usage(cmd, "give the JOB: its 12-character id or its ARN (`barge list` "
-				      "shows them)");
-	if (optind + 1 < argc)
-		return cli_usage(cmd, "unexpected argument %s: give one JOB", argv[optind + 1]);
-	*job = argv[optind];
-	if (!client_check_job(*job))
-		return cli_usage(cmd,
-				 "\"%s\" is not a job id (12 letters a-z and digits) or a job ARN "
-				 "(arn:aws:bedrock:REGION:ACCOUNT:model-invocation-job/ID)",
-				 *job);
 	return 0;
 }
 
@@ -213,7 +164,7 @@ static int submit_parse(int argc, char **argv, struct submit_args *a)
 				return cli_usage("submit", "at most %d tags", JOBS_MAX_TAGS);
 			a->tags[a->n_tags++] = optarg;
 			break;
-		case 'h': exit(jobs_help(submit_usage, plain_exits));
+		case 'h': exit(client_help(submit_usage, plain_exits));
 		default: return cli_usage("submit", "unknown option %s", argv[optind - 1]);
 		}
 	}
@@ -239,7 +190,7 @@ static void jobs_normalize(struct buf *out, const char *path)
 	size_t start = out->len;
 	const char *p = path;
 
-	while (*p) {
+	for (;;) {
 		size_t n;
 
 		while (*p == '/')
@@ -247,16 +198,15 @@ static void jobs_normalize(struct buf *out, const char *path)
 		n = strcspn(p, "/");
 		if (n == 0)
 			break;
-		if (n == 1 && p[0] == '.') {
-			/* nothing */
-		} else if (n == 2 && p[0] == '.' && p[1] == '.') {
+		if (n == 2 && p[0] == '.' && p[1] == '.') {
+			/* Drop the last segment and its '/'. */
 			while (out->len > start && out->data[out->len - 1] != '/')
 				out->len--;
 			if (out->len > start)
 				out->len--;
 			if (out->data)
 				out->data[out->len] = '\0';
-		} else {
+		} else if (n != 1 || p[0] != '.') {
 			buf_putc(out, '/');
 			buf_append(out, p, n);
 		}
@@ -276,53 +226,44 @@ static void jobs_normalize(struct buf *out, const char *path)
 static char *jobs_uri_of(const char *flag, const char *arg, bool must_exist)
 {
 	char cwd[PATH_MAX];
-	struct buf b;
+	struct buf raw, uri;
 	struct stat st;
 	size_t n = strlen(arg);
-	char *out;
+	char *out = NULL;
 
 	if (strstr(arg, "://"))
 		return strdup(arg);
-	buf_init(&b, 3 * PATH_MAX);
-	buf_puts(&b, "file://");
+	buf_init(&raw, 3 * PATH_MAX);
+	buf_init(&uri, 3 * PATH_MAX);
 	if (arg[0] != '/') {
 		if (!getcwd(cwd, sizeof(cwd))) {
 			fprintf(stderr, "barge submit: cannot read the current directory for %s %s: %s\n",
 				flag, arg, strerror(errno));
-			buf_free(&b);
-			return NULL;
+			goto fail;
 		}
-		buf_puts(&b, cwd);
-		buf_putc(&b, '/');
+		buf_puts(&raw, cwd);
+		buf_putc(&raw, '/');
 	}
-	buf_puts(&b, arg);
-	{
-		/* Normalise what follows "file://" in place of the raw join. */
-		struct buf norm;
-
-		buf_init(&norm, 3 * PATH_MAX);
-		buf_puts(&norm, "file://");
-		jobs_normalize(&norm, b.data ? b.data + 7 : "/");
-		if (n && arg[n - 1] == '/' && norm.len > 8)
-			buf_putc(&norm, '/');
-		buf_free(&b);
-		b = norm;
-	}
-	if (b.err) {
+	buf_puts(&raw, arg);
+	buf_puts(&uri, "file://");
+	jobs_normalize(&uri, raw.data ? raw.data : "/");
+	if (n && arg[n - 1] == '/' && uri.data && strcmp(uri.data, "file:///"))
+		buf_putc(&uri, '/');
+	if (raw.err || uri.err) {
 		fprintf(stderr, "barge submit: %s %.200s is too long\n", flag, arg);
-		buf_free(&b);
-		return NULL;
+		goto fail;
 	}
-	if (must_exist && stat(b.data + 7, &st) < 0) {
+	if (must_exist && stat(uri.data + 7, &st) < 0) {
 		fprintf(stderr,
 			"barge submit: %s %s: %s here. For a path on the server's machine give a "
 			"file:// URI (file:///absolute/path); for S3, an s3:// URI.\n",
 			flag, arg, strerror(errno));
-		buf_free(&b);
-		return NULL;
+		goto fail;
 	}
-	out = buf_steal(&b, NULL);
-	buf_free(&b);
+	out = buf_steal(&uri, NULL);
+fail:
+	buf_free(&raw);
+	buf_free(&uri);
 	return out;
 }
 
@@ -409,7 +350,7 @@ int cmd_submit(int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto done;
 	}
-	if ((rc = jobs_open(&c, "submit", &a.co)))
+	if ((rc = client_start(&c, "submit", &a.co)))
 		goto done;
 	if (submit_body(&body, &a, in, out, &c)) {
 		fprintf(stderr, "barge submit: the request is larger than %zu bytes: shorten the "
@@ -455,17 +396,12 @@ static const char get_usage[] =
 	"options:\n"
 	"  --json                 print the job object as the server answered it\n";
 
-/* jobs_int64 reads a count that may be absent (then -1). */
+/* jobs_count reads a record count of a job; an absent one is 0. */
 static long long jobs_count(json_object *o, const char *key)
 {
 	int64_t v;
 
-	return json_get_int64(o, key, &v) ? (long long)v : -1;
-}
-
-static const char *jobs_uri(json_object *job, const char *config, const char *inner)
-{
-	return json_get_str(json_get(json_get(job, config), inner), "s3Uri");
+	return json_get_int64(o, key, &v) && v > 0 ? (long long)v : 0;
 }
 
 static void get_print(json_object *j)
@@ -492,16 +428,11 @@ static void get_print(json_object *j)
 		printf("%-10s %s (%s)\n", "model", s,
 		       json_get_str(j, "modelInvocationType") ? json_get_str(j, "modelInvocationType")
 							      : "InvokeModel");
-	if (jobs_count(j, "totalRecordCount") >= 0 || jobs_count(j, "processedRecordCount") >= 0) {
-		long long t = jobs_count(j, "totalRecordCount");
-
-		cli_fmt_int(total, sizeof(total), t < 0 ? 0 : t);
-		cli_fmt_int(done, sizeof(done), jobs_count(j, "processedRecordCount") < 0
-							? 0 : jobs_count(j, "processedRecordCount"));
-		cli_fmt_int(ok, sizeof(ok), jobs_count(j, "successRecordCount") < 0
-						    ? 0 : jobs_count(j, "successRecordCount"));
-		cli_fmt_int(bad, sizeof(bad), jobs_count(j, "errorRecordCount") < 0
-						      ? 0 : jobs_count(j, "errorRecordCount"));
+	if (json_get(j, "totalRecordCount") || json_get(j, "processedRecordCount")) {
+		cli_fmt_int(total, sizeof(total), jobs_count(j, "totalRecordCount"));
+		cli_fmt_int(done, sizeof(done), jobs_count(j, "processedRecordCount"));
+		cli_fmt_int(ok, sizeof(ok), jobs_count(j, "successRecordCount"));
+		cli_fmt_int(bad, sizeof(bad), jobs_count(j, "errorRecordCount"));
 		printf("%-10s %s/%s processed, %s succeeded, %s failed\n", "records", done, total,
 		       ok, bad);
 	}
@@ -511,9 +442,9 @@ static void get_print(json_object *j)
 	}
 	if (json_get_int64(j, "timeoutDurationInHours", &h))
 		printf("%-10s %lld h\n", "timeout", (long long)h);
-	if ((s = jobs_uri(j, "inputDataConfig", "s3InputDataConfig")))
+	if ((s = client_job_uri(j, "inputDataConfig", "s3InputDataConfig")))
 		printf("%-10s %s\n", "input", s);
-	if ((s = jobs_uri(j, "outputDataConfig", "s3OutputDataConfig")))
+	if ((s = client_job_uri(j, "outputDataConfig", "s3OutputDataConfig")))
 		printf("%-10s %s\n", "output", s);
 }
 
@@ -537,11 +468,11 @@ static int jobs_simple_parse(const char *cmd, const char *usage, int argc, char 
 		if (c == OPT_JSON && json)
 			*json = true;
 		else if (c == 'h')
-			exit(jobs_help(usage, plain_exits));
+			exit(client_help(usage, plain_exits));
 		else
 			return cli_usage(cmd, "unknown option %s", argv[optind - 1]);
 	}
-	return jobs_one_job(cmd, argc, argv, job);
+	return client_take_job(cmd, argc, argv, job);
 }
 
 int cmd_get(int argc, char **argv)
@@ -559,7 +490,7 @@ int cmd_get(int argc, char **argv)
 	err_init(&e);
 	if ((rc = jobs_simple_parse("get", get_usage, argc, argv, &co, &job, &json)))
 		goto done;
-	if ((rc = jobs_open(&c, "get", &co)))
+	if ((rc = client_start(&c, "get", &co)))
 		goto done;
 	rc = client_get_job(&c, job, &r, &e);
 	if (rc) {
@@ -603,7 +534,7 @@ int cmd_stop(int argc, char **argv)
 	err_init(&e);
 	if ((rc = jobs_simple_parse("stop", stop_usage, argc, argv, &co, &job, NULL)))
 		goto done;
-	if ((rc = jobs_open(&c, "stop", &co)))
+	if ((rc = client_start(&c, "stop", &co)))
 		goto done;
 	if (client_job_path(&path, job, "/stop")) {
 		rc = cli_usage("stop", "the job identifier is too long");
@@ -727,7 +658,7 @@ static int list_parse(int argc, char **argv, struct list_args *a)
 			break;
 		case LIST_ALL: a->all = true; break;
 		case OPT_JSON: a->json = true; break;
-		case 'h': exit(jobs_help(list_usage, plain_exits));
+		case 'h': exit(client_help(list_usage, plain_exits));
 		default: return cli_usage("list", "unknown option %s", argv[optind - 1]);
 		}
 	}
@@ -810,8 +741,8 @@ static void list_print(json_object *all)
 		client_job_id(json_get_str(j, "jobArn"), id, sizeof(id));
 		list_cell(name, sizeof(name), json_get_str(j, "jobName"), wn);
 		list_cell(model, sizeof(model), json_get_str(j, "modelId"), wm);
-		cli_fmt_int(dn, sizeof(dn), done < 0 ? 0 : done);
-		cli_fmt_int(tn, sizeof(tn), total < 0 ? 0 : total);
+		cli_fmt_int(dn, sizeof(dn), done);
+		cli_fmt_int(tn, sizeof(tn), total);
 		printf("%-12s  %-*s  %-18s  %-*s  %-20s  %s/%s\n", id, wn, name, st ? st : "?", wm,
 		       model, sub ? sub : "", dn, tn);
 	}
@@ -839,7 +770,7 @@ int cmd_list(int argc, char **argv)
 		rc = EXIT_FAILED;
 		goto done;
 	}
-	if ((rc = jobs_open(&c, "list", &a.co)))
+	if ((rc = client_start(&c, "list", &a.co)))
 		goto done;
 	for (;;) {
 		json_object *sums;
@@ -975,17 +906,11 @@ static int wait_parse(int argc, char **argv, struct wait_args *a)
 			break;
 		case WAIT_NO_PROGRESS: a->progress = false; break;
 		case OPT_JSON: a->json = true; break;
-		case 'h': exit(jobs_help(wait_usage, wait_exits));
+		case 'h': exit(client_help(wait_usage, wait_exits));
 		default: return cli_usage("wait", "unknown option %s", argv[optind - 1]);
 		}
 	}
-	return jobs_one_job("wait", argc, argv, &a->job);
-}
-
-static bool jobs_terminal(const char *s)
-{
-	return !strcmp(s, "Completed") || !strcmp(s, "PartiallyCompleted") ||
-	       !strcmp(s, "Failed") || !strcmp(s, "Stopped") || !strcmp(s, "Expired");
+	return client_take_job("wait", argc, argv, &a->job);
 }
 
 /* What `wait` last showed, so that lines are printed on change. */
@@ -1008,9 +933,6 @@ static void wait_show(struct wait_view *v, json_object *j, const char *id)
 
 	if (!v->p.enabled)
 		return;
-	done = done < 0 ? 0 : done;
-	total = total < 0 ? 0 : total;
-	errs = errs < 0 ? 0 : errs;
 	/*
 	 * Lines for logs come on a change of status at once, and on progress
 	 * no more often than the interval; a bar redraws at every poll.
@@ -1054,10 +976,10 @@ static int wait_summary(json_object *j, const struct client_resp *r, const char 
 	if (json) {
 		jobs_print_body(r);
 	} else {
-		cli_fmt_int(dn, sizeof(dn), done < 0 ? 0 : done);
-		cli_fmt_int(tn, sizeof(tn), total < 0 ? 0 : total);
-		cli_fmt_int(on, sizeof(on), ok < 0 ? 0 : ok);
-		cli_fmt_int(bn, sizeof(bn), bad < 0 ? 0 : bad);
+		cli_fmt_int(dn, sizeof(dn), done);
+		cli_fmt_int(tn, sizeof(tn), total);
+		cli_fmt_int(on, sizeof(on), ok);
+		cli_fmt_int(bn, sizeof(bn), bad);
 		printf("job %s %s: %s/%s records processed, %s succeeded, %s failed\n", id, st, dn, tn,
 		       on, bn);
 		if (msg && *msg)
@@ -1088,7 +1010,7 @@ int cmd_wait(int argc, char **argv)
 	err_init(&e);
 	if ((rc = wait_parse(argc, argv, &a)))
 		goto done;
-	if ((rc = jobs_open(&c, "wait", &a.co)))
+	if ((rc = client_start(&c, "wait", &a.co)))
 		goto done;
 	client_job_id(a.job, id, sizeof(id));
 	progress_init(&v.p, a.progress);
@@ -1104,8 +1026,10 @@ int cmd_wait(int argc, char **argv)
 
 			seen = true;
 			away_since = -1;
-			wait_show(&v, r.json, id);
-			if (jobs_terminal(st)) {
+			/* The poll that finds the job ended is told by the summary alone. */
+			if (!client_status_ended(st))
+				wait_show(&v, r.json, id);
+			if (client_status_ended(st)) {
 				progress_end(&v.p);
 				rc = wait_summary(r.json, &r, id, a.json);
 				goto done;
@@ -1140,389 +1064,5 @@ int cmd_wait(int argc, char **argv)
 done:
 	client_close(&c);
 	client_resp_free(&r);
-	return rc;
-}
-
-/* ---- results ---- */
-
-static const char results_usage[] =
-	"usage: barge results JOB [--download DIR] [--manifest] [server options]\n"
-	"\n"
-	"Prints the output lines of a finished job: every <input>.out under\n"
-	"<output>/<job id>/, in name order. The outputs are read from the files of a\n"
-	"file:// output prefix directly, so run it on the server's machine; S3 outputs\n"
-	"come with S3 support.\n"
-	"\n"
-	"options:\n"
-	"  --download DIR         copy the .out files and manifest.json.out into DIR\n"
-	"                         instead of printing them\n"
-	"  --manifest             print manifest.json.out (counts, tokens, cost)\n";
-
-static const char results_exits[] =
-	"exit status: 0 done, 1 the job has not ended or has no outputs here, 2 usage\n"
-	"or configuration error, or an s3:// output (not readable by this build yet).\n";
-
-enum { RESULTS_DOWNLOAD = WAIT_NO_PROGRESS + 1, RESULTS_MANIFEST };
-
-/* The output files of a job, relative to its directory. */
-struct out_files {
-	char **rel;
-	size_t n, cap;
-};
-
-static int out_files_add(struct out_files *f, const char *rel)
-{
-	char **nv;
-
-	if (f->n == JOBS_MAX_FILES)
-		return ERR_LIMIT;
-	if (f->n == f->cap) {
-		size_t ncap = f->cap ? f->cap * 2 : 16;
-
-		nv = realloc(f->rel, ncap * sizeof(*nv));
-		if (!nv)
-			return ERR_NOMEM;
-		f->rel = nv;
-		f->cap = ncap;
-	}
-	f->rel[f->n] = strdup(rel);
-	if (!f->rel[f->n])
-		return ERR_NOMEM;
-	f->n++;
-	return 0;
-}
-
-static void out_files_free(struct out_files *f)
-{
-	for (size_t i = 0; i < f->n; i++)
-		free(f->rel[i]);
-	free(f->rel);
-	memset(f, 0, sizeof(*f));
-}
-
-static int out_files_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), k = strlen(suffix);
-
-	return n >= k && !strcmp(s + n - k, suffix);
-}
-
-/*
- * out_files_walk collects the .out files under root/rel, skipping the
- * running job's scratch parts/ and the manifest, which is shown apart.
- */
-static int out_files_walk(const char *root, const char *rel, int depth, struct out_files *f,
-			  struct err *e)
-{
-	char dir[PATH_MAX], sub[PATH_MAX];
-	struct dirent *d;
-	DIR *dh;
-	int rc = 0;
-
-	if (depth > JOBS_MAX_DEPTH)
-		return 0;
-	snprintf(dir, sizeof(dir), "%s%s%s", root, *rel ? "/" : "", rel);
-	dh = opendir(dir);
-	if (!dh)
-		return err_set(e, ERR_IO, "cannot read %s: %s", dir, strerror(errno));
-	while (!rc && (d = readdir(dh))) {
-		struct stat st;
-		char path[PATH_MAX];
-
-		if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
-			continue;
-		if (!*rel && (!strcmp(d->d_name, "parts") || !strcmp(d->d_name, "manifest.json.out")))
-			continue;
-		snprintf(sub, sizeof(sub), "%s%s%s", rel, *rel ? "/" : "", d->d_name);
-		snprintf(path, sizeof(path), "%s/%s", root, sub);
-		if (stat(path, &st) < 0)
-			continue;
-		if (S_ISDIR(st.st_mode))
-			rc = out_files_walk(root, sub, depth + 1, f, e);
-		else if (S_ISREG(st.st_mode) && ends_with(d->d_name, ".out") &&
-			 (rc = out_files_add(f, sub)))
-			err_set(e, rc, "too many output files under %s", root);
-	}
-	closedir(dh);
-	return rc;
-}
-
-/* results_copy copies the file at src to fd (stdout) or, when dst is set, to dst. */
-static int results_copy(const char *src, int fd, const char *dst, bool end_line, struct err *e)
-{
-	char tmp[PATH_MAX + 16], b[65536];
-	int in, out = fd, rc = 0;
-	ssize_t k;
-	char last = '\n';
-
-	in = open(src, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return err_set(e, ERR_IO, "cannot open %s: %s", src, strerror(errno));
-	if (dst) {
-		/* Written aside and renamed, so that DIR never holds half a file. */
-		snprintf(tmp, sizeof(tmp), "%s.tmp%d", dst, (int)getpid());
-		out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (out < 0) {
-			rc = err_set(e, ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
-			goto fail;
-		}
-	}
-	for (;;) {
-		k = read(in, b, sizeof(b));
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			rc = err_set(e, ERR_IO, "cannot read %s: %s", src, strerror(errno));
-			goto fail;
-		}
-		if (k == 0)
-			break;
-		last = b[k - 1];
-		for (ssize_t off = 0; off < k;) {
-			ssize_t w = write(out, b + off, (size_t)(k - off));
-
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				rc = err_set(e, ERR_IO, "cannot write %s: %s", dst ? tmp : "stdout",
-					     strerror(errno));
-				goto fail;
-			}
-			off += w;
-		}
-	}
-	/* Files are printed one after the other: each must end its last line. */
-	if (end_line && last != '\n' && write(out, "\n", 1) != 1) {
-		rc = err_set(e, ERR_IO, "cannot write %s: %s", dst ? tmp : "stdout", strerror(errno));
-		goto fail;
-	}
-	if (dst) {
-		if (close(out) < 0) {
-			out = -1;
-			rc = err_set(e, ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
-			goto fail;
-		}
-		out = -1;
-		if (rename(tmp, dst) < 0) {
-			rc = err_set(e, ERR_IO, "cannot rename %s to %s: %s", tmp, dst, strerror(errno));
-			goto fail;
-		}
-	}
-fail:
-	close(in);
-	if (dst && out >= 0)
-		close(out);
-	if (rc && dst)
-		unlink(tmp);
-	return rc;
-}
-
-/* mkdirs creates dir and its parents, like mkdir -p. */
-static int mkdirs(const char *dir, struct err *e)
-{
-	char p[PATH_MAX];
-	size_t n = strlen(dir);
-
-	if (n >= sizeof(p))
-		return err_set(e, ERR_INVAL, "directory name too long: %.100s", dir);
-	memcpy(p, dir, n + 1);
-	for (size_t i = 1; i <= n; i++) {
-		if (p[i] != '/' && p[i] != '\0')
-			continue;
-		p[i] = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return err_set(e, ERR_IO, "cannot create directory %s: %s", p, strerror(errno));
-		p[i] = dir[i];
-	}
-	return 0;
-}
-
-/* results_download copies every output file and the manifest into dir. */
-static int results_download(const char *jobdir, const struct out_files *f, const char *dir,
-			    bool has_manifest, struct err *e)
-{
-	char src[PATH_MAX], dst[PATH_MAX];
-	size_t n = 0;
-	int rc;
-
-	if ((rc = mkdirs(dir, e)))
-		return rc;
-	for (size_t i = 0; i <= f->n; i++) {
-		const char *rel = i < f->n ? f->rel[i] : "manifest.json.out";
-		char *slash;
-
-		if (i == f->n && !has_manifest)
-			break;
-		snprintf(src, sizeof(src), "%s/%s", jobdir, rel);
-		snprintf(dst, sizeof(dst), "%s/%s", dir, rel);
-		slash = strrchr(dst, '/');
-		if (slash && slash > dst + strlen(dir)) {
-			*slash = '\0';
-			rc = mkdirs(dst, e);
-			*slash = '/';
-			if (rc)
-				return rc;
-		}
-		if ((rc = results_copy(src, -1, dst, false, e)))
-			return rc;
-		n++;
-	}
-	fprintf(stderr, "barge results: %zu file%s copied to %s\n", n, n == 1 ? "" : "s", dir);
-	return 0;
-}
-
-/*
- * results_local_dir finds the directory of a job's outputs from its output
- * URI: file:// and plain paths only. Returns 0, or EXIT_USAGE for s3:// and
- * EXIT_FAILED for anything else, with the reason printed.
- */
-static int results_local_dir(const char *uri, const char *id, char *out, size_t n)
-{
-	const char *p = uri;
-	size_t len;
-
-	if (!strncasecmp(uri, "s3://", 5)) {
-		fprintf(stderr,
-			"barge results: the outputs of job %s are in S3 (%s), and reading S3 results "
-			"comes with S3 support, which this build does not have yet. Fetch them with an "
-			"S3 client from %s%s%s/.\n",
-			id, uri, uri, ends_with(uri, "/") ? "" : "/", id);
-		return EXIT_USAGE;
-	}
-	if (!strncmp(uri, "file://", 7)) {
-		p = uri + 7;
-		if (!strncmp(p, "localhost/", 10))
-			p += 9;
-	} else if (strstr(uri, "://")) {
-		fprintf(stderr, "barge results: job %s has output %s, which this client cannot read\n",
-			id, uri);
-		return EXIT_FAILED;
-	}
-	len = strlen(p);
-	while (len > 1 && p[len - 1] == '/')
-		len--;
-	if (snprintf(out, n, "%.*s/%s", (int)len, p, id) >= (int)n) {
-		fprintf(stderr, "barge results: output path %.100s is too long\n", uri);
-		return EXIT_FAILED;
-	}
-	return 0;
-}
-
-int cmd_results(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{"download", required_argument, NULL, RESULTS_DOWNLOAD},
-		{"manifest", no_argument, NULL, RESULTS_MANIFEST},
-		CLIENT_COMMON_OPTIONS,
-		{NULL, 0, NULL, 0},
-	};
-	struct client_opts co;
-	struct client c;
-	struct client_resp r;
-	struct out_files f;
-	struct err e;
-	struct stat st;
-	const char *job = NULL, *download = NULL, *status, *uri;
-	char id[64], jobdir[PATH_MAX], path[PATH_MAX];
-	bool manifest = false, has_manifest;
-	int opt, rc;
-
-	memset(&c, 0, sizeof(c));
-	memset(&co, 0, sizeof(co));
-	memset(&f, 0, sizeof(f));
-	client_resp_init(&r);
-	err_init(&e);
-	opterr = 0;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (client_opt_take(&co, opt, optarg))
-			continue;
-		switch (opt) {
-		case RESULTS_DOWNLOAD: download = optarg; break;
-		case RESULTS_MANIFEST: manifest = true; break;
-		case 'h': exit(jobs_help(results_usage, results_exits));
-		default:
-			rc = cli_usage("results", "unknown option %s", argv[optind - 1]);
-			goto done;
-		}
-	}
-	if ((rc = jobs_one_job("results", argc, argv, &job)))
-		goto done;
-	if ((rc = jobs_open(&c, "results", &co)))
-		goto done;
-	rc = client_get_job(&c, job, &r, &e);
-	if (rc) {
-		rc = client_fail(&c, rc, &e, &r);
-		goto done;
-	}
-	status = json_get_str(r.json, "status");
-	client_job_id(json_get_str(r.json, "jobArn") ? json_get_str(r.json, "jobArn") : job, id,
-		      sizeof(id));
-	uri = jobs_uri(r.json, "outputDataConfig", "s3OutputDataConfig");
-	if (!uri) {
-		fprintf(stderr, "barge results: job %s has no outputDataConfig.s3OutputDataConfig.s3Uri "
-				"in the server's answer\n", id);
-		rc = EXIT_FAILED;
-		goto done;
-	}
-	if ((rc = results_local_dir(uri, id, jobdir, sizeof(jobdir))))
-		goto done;
-	if (!jobs_terminal(status) || !strcmp(status, "Expired")) {
-		fprintf(stderr, "barge results: job %s is %s: %s\n", id, status,
-			!strcmp(status, "Expired")
-				? "it expired before it started, so it has no results"
-				: "its results are written when it ends; `barge wait` follows it there");
-		rc = EXIT_FAILED;
-		goto done;
-	}
-	if (stat(jobdir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		const char *msg = json_get_str(r.json, "message");
-
-		fprintf(stderr, "barge results: job %s (%s) has no outputs at %s on this machine%s%s. "
-				"Outputs of a file:// prefix are read where the server writes them: run "
-				"`barge results` on the server's machine.\n",
-			id, status, jobdir, msg && *msg ? "; its message: " : "", msg ? msg : "");
-		rc = EXIT_FAILED;
-		goto done;
-	}
-	if (out_files_walk(jobdir, "", 0, &f, &e)) {
-		fprintf(stderr, "barge results: %s\n", e.msg);
-		rc = EXIT_FAILED;
-		goto done;
-	}
-	qsort(f.rel, f.n, sizeof(*f.rel), out_files_cmp);
-	snprintf(path, sizeof(path), "%s/manifest.json.out", jobdir);
-	has_manifest = access(path, R_OK) == 0;
-	if (manifest && !has_manifest) {
-		fprintf(stderr, "barge results: job %s has no manifest at %s\n", id, path);
-		rc = EXIT_FAILED;
-		goto done;
-	}
-	rc = 0;
-	if (download)
-		rc = results_download(jobdir, &f, download, has_manifest, &e);
-	if (!rc && manifest)
-		rc = results_copy(path, STDOUT_FILENO, NULL, true, &e);
-	for (size_t i = 0; !rc && !download && !manifest && i < f.n; i++) {
-		snprintf(path, sizeof(path), "%s/%s", jobdir, f.rel[i]);
-		rc = results_copy(path, STDOUT_FILENO, NULL, true, &e);
-	}
-	if (rc) {
-		fprintf(stderr, "barge results: %s\n", e.msg);
-		rc = EXIT_FAILED;
-		goto done;
-	}
-	if (!download && !manifest && f.n == 0)
-		fprintf(stderr, "barge results: job %s has no .out files in %s\n", id, jobdir);
-	rc = EXIT_COMPLETED;
-done:
-	client_close(&c);
-	client_resp_free(&r);
-	out_files_free(&f);
 	return rc;
 }
