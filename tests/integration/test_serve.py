@@ -166,3 +166,44 @@ def test_health_metrics_and_logs(d):
         assert s in logs, s
     assert "POST /model-invocation-job" in logs and "InvalidSignatureException" in logs
     assert KEY[1] not in logs and OTHER[1] not in logs and "wrong" not in logs
+
+
+def test_barge_client_commands_against_the_server(d):
+    cfg = setup(d, records=1200, ttft_ms=10, max_concurrency=8)
+    srv = Serve(cfg, os.path.join(d, "serve.log"), env={"TEAM_A_SECRET": KEY[1]})
+    env = {"AWS_ACCESS_KEY_ID": KEY[0], "AWS_SECRET_ACCESS_KEY": KEY[1],
+           "BARGE_ENDPOINT": srv.base, "BARGE_PROGRESS_INTERVAL_MS": "100"}
+    try:
+        r = barge("submit", "--input", os.path.join(d, "in", "a.jsonl"), "--output",
+                  os.path.join(d, "out"), "--model", HAIKU, "--name", "from-cli", env=env)
+        assert r.rc == 0, r
+        arn = r.out.strip()
+        assert re.fullmatch(r"arn:aws:bedrock:[a-z0-9-]+:111111111111:model-invocation-job/"
+                            r"[a-z0-9]{12}", arn), arn
+        w = barge("wait", arn, "--no-progress", env=env)
+        assert w.rc == 0, w
+        g = barge("get", arn, "--json", env=env)
+        job = json.loads(g.out)
+        assert job["status"] == "Completed" and job["processedRecordCount"] == 1200
+        out = barge("results", arn, env=env)
+        assert out.rc == 0 and len(out.out.splitlines()) == 1200
+        l = barge("list", "--json", "--all", env=env)
+        assert l.rc == 0
+        assert [j["jobArn"] for j in json.loads(l.out)["invocationJobSummaries"]] == [arn]
+        # A second job, stopped from the command line while it runs.
+        r = barge("submit", "--input", os.path.join(d, "in", "a.jsonl"), "--output",
+                  os.path.join(d, "out"), "--model", HAIKU, "--name", "to-stop", env=env)
+        arn2 = r.out.strip()
+        wait_status(srv.base, arn2, {"InProgress"}, key=KEY)
+        s = barge("stop", arn2, env=env)
+        assert s.rc == 0, s
+        w = barge("wait", arn2, env=env)
+        assert w.rc == 3 and "Stopped" in (w.out + w.err), w
+        # Another account sees neither job.
+        other = dict(env, AWS_ACCESS_KEY_ID=OTHER[0], AWS_SECRET_ACCESS_KEY=OTHER[1])
+        g = barge("get", arn, env=other)
+        assert g.rc != 0 and "ResourceNotFoundException" in g.err, g
+        l = barge("list", "--json", env=other)
+        assert json.loads(l.out)["invocationJobSummaries"] == []
+    finally:
+        assert srv.stop() == 0
