@@ -27,8 +27,8 @@ from lib import *  # noqa: E402,F401,F403
 
 SERVER = os.environ.get("BARGE_LLAMA_SERVER", "")
 MODEL = os.environ.get("BARGE_LLAMA_MODEL", "")
-HOW = ("run it with scripts/test-peers.sh (builds llama-server and a tiny model, about "
-       "11 minutes the first time), or set BARGE_LLAMA_SERVER and BARGE_LLAMA_MODEL to the "
+HOW = ("run it with scripts/test-peers.sh (builds llama-server and a tiny model, 6 to 11 "
+       "minutes the first time), or set BARGE_LLAMA_SERVER and BARGE_LLAMA_MODEL to the "
        "two paths scripts/llama-server.sh prints")
 _missing = None
 if not SERVER or not MODEL:
