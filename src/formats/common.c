@@ -1304,6 +1304,22 @@ static int read_openai_completion(json_object *body, struct fmt_result *res, str
 }
 
 /*
+ * anthropic_input counts the input tokens of an Anthropic usage object: the
+ * uncached ones plus those written to and read from the prompt cache, which
+ * the API reports apart (all are billed input). -1 when there is no count.
+ */
+static int64_t anthropic_input(json_object *usage)
+{
+	int64_t n = get_i64(usage, "input_tokens");
+	int64_t w = get_i64(usage, "cache_creation_input_tokens");
+	int64_t r = get_i64(usage, "cache_read_input_tokens");
+
+	if (n < 0)
+		return -1;
+	return n + (w > 0 ? w : 0) + (r > 0 ? r : 0);
+}
+
+/*
  * read_anthropic reads a Message. Its text blocks are pieces of one answer
  * (citations split it, for one), so they are joined without a separator;
  * other blocks (tool_use, thinking) have no place in a text answer.
@@ -1331,7 +1347,10 @@ static int read_anthropic(json_object *body, struct fmt_result *res, struct err 
 	}
 	res->stop = stop_from_anthropic(json_get_str(body, "stop_reason"));
 	res->stop_sequence = json_get_str(body, "stop_sequence");
-	res->input_tokens = get_i64(usage, "input_tokens");
+	/* Some servers say end_turn and name the stop sequence that matched. */
+	if (res->stop == FMT_STOP_END && res->stop_sequence)
+		res->stop = FMT_STOP_SEQUENCE;
+	res->input_tokens = anthropic_input(usage);
 	res->output_tokens = get_i64(usage, "output_tokens");
 	return 0;
 }
@@ -1518,6 +1537,23 @@ void fmt_put_id(struct buf *b, const char *key, const char *prefix, const char *
 		new_id(gen, sizeof(gen));
 		id = gen;
 	}
+	/*
+	 * An id from another API keeps its body but not its prefix, so that a
+	 * Claude message made from a chat completion is "msg_X", not
+	 * "msg_chatcmpl-X".
+	 */
+	{
+		static const char *const known[] = {"chatcmpl-", "cmpl-", "msg_", NULL};
+
+		for (size_t i = 0; known[i]; i++) {
+			size_t kl = strlen(known[i]);
+
+			if (!strncmp(id, known[i], kl) && id[kl]) {
+				id += kl;
+				break;
+			}
+		}
+	}
 	buf_init(&tmp, b->max);
 	buf_puts(&tmp, prefix);
 	buf_puts(&tmp, id);
@@ -1596,6 +1632,8 @@ static int64_t count_at(json_object *body, const struct fmt_count *c)
 
 	if (!c->key || json_pointer_get(body, c->at, &o))
 		return -1;
+	if (!strcmp(c->key, "input_tokens"))
+		return anthropic_input(o);
 	return get_i64(o, c->key);
 }
 

@@ -1106,12 +1106,12 @@ static void test_from_wire_anthropic(void **state)
 {
 	(void)state;
 	answer_is("anthropic-messages", WIRE_OPENAI, oa_chat, -1, -1,
-		  "{'id':'msg_chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG','type':'message','role':'assistant',"
+		  "{'id':'msg_B9MHDbslfkBeAs8l4bebGdFOJ6PeG','type':'message','role':'assistant',"
 		  "'model':'my-model','content':[{'type':'text','text':'Paris is the capital of France.'}],"
 		  "'stop_reason':'end_turn','stop_sequence':null,'usage':{'input_tokens':19,'output_tokens':10}}",
 		  19, 10);
 	answer_is("anthropic-messages", WIRE_OPENAI, oa_chat_length, -1, -1,
-		  "{'id':'msg_chatcmpl-123','type':'message','role':'assistant','model':'my-model',"
+		  "{'id':'msg_123','type':'message','role':'assistant','model':'my-model',"
 		  "'content':[{'type':'text','text':'Once upon a'}],'stop_reason':'max_tokens',"
 		  "'stop_sequence':null,'usage':{'input_tokens':8,'output_tokens':3}}",
 		  8, 3);
@@ -1231,7 +1231,7 @@ static void test_from_wire_openai(void **state)
 	json_object_put(o);
 
 	o = answer("openai-chat", WIRE_ANTHROPIC, "{}", an_msg_max, -1, -1, &u);
-	check_str(o, "/id", "chatcmpl-msg_02");
+	check_str(o, "/id", "chatcmpl-02");
 	check_str(o, "/object", "chat.completion");
 	check_str(o, "/model", "my-model");
 	assert_true(json_is_type(at(o, "/created"), json_type_int));
@@ -1252,7 +1252,7 @@ static void test_from_wire_openai(void **state)
 
 	o = answer("openai-completions", WIRE_ANTHROPIC, "{}", an_msg, -1, -1, &u);
 	check_str(o, "/object", "text_completion");
-	check_str(o, "/id", "cmpl-msg_01XFDUDYJgAACzvnptvVoYEL");
+	check_str(o, "/id", "cmpl-01XFDUDYJgAACzvnptvVoYEL");
 	check_str(o, "/choices/0/text", "Hello! How can I help?");
 	check_str(o, "/choices/0/finish_reason", "stop");
 	check_null(o, "/choices/0/logprobs");
@@ -1451,6 +1451,38 @@ static void test_from_wire_raw_one_line(void **state)
 	json_object_put(b2);
 }
 
+/* Anthropic answers: cached prompt tokens count as input; a named stop sequence is one. */
+static void test_from_wire_anthropic_cache_and_stop(void **state)
+{
+	const char *body = "{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\","
+			   "\"content\":[{\"type\":\"text\",\"text\":\"a\"}],\"stop_reason\":"
+			   "\"end_turn\",\"stop_sequence\":\" a\",\"usage\":{\"input_tokens\":1,"
+			   "\"cache_creation_input_tokens\":5,\"cache_read_input_tokens\":39,"
+			   "\"output_tokens\":2}}";
+	json_object *mi = pj("{\"prompt\":\"x\"}");
+	json_object *b = pj(body);
+	struct wire_resp r = {b, body, strlen(body), -1, -1};
+	struct usage u;
+	struct buf out;
+	struct err e;
+
+	(void)state;
+	buf_init(&out, 0);
+	assert_ok(fam("llama")->from_wire(WIRE_ANTHROPIC, mi, &r, "m", &out, &u, &e), &e);
+	assert_int_equal(u.input_tokens, 45);
+	assert_int_equal(u.output_tokens, 2);
+	assert_contains(out.data, "\"prompt_token_count\":45");
+	assert_contains(out.data, "\"stop_reason\":\"stop\"");
+	buf_reset(&out);
+	/* The native family passes the answer through and bills the same. */
+	assert_ok(fam("anthropic-messages")->from_wire(WIRE_ANTHROPIC, mi, &r, "m", &out, &u, &e),
+		  &e);
+	assert_int_equal(u.input_tokens, 45);
+	buf_free(&out);
+	json_object_put(mi);
+	json_object_put(b);
+}
+
 /* Generated ids are random and well formed when the backend gave none. */
 static void test_from_wire_generated_id(void **state)
 {
@@ -1514,6 +1546,7 @@ int main(void)
 		cmocka_unit_test(test_from_wire_usage_fallback),
 		cmocka_unit_test(test_from_wire_malformed),
 		cmocka_unit_test(test_from_wire_generated_id),
+		cmocka_unit_test(test_from_wire_anthropic_cache_and_stop),
 		cmocka_unit_test(test_to_wire_raw_keeps_bytes),
 		cmocka_unit_test(test_from_wire_raw_one_line),
 	};
