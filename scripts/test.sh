@@ -5,6 +5,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 scripts/deps.sh
+# The SDK clients of tests/peers/package.json, from its lock file, when
+# node_modules is missing or does not match it.
+(cd tests/peers && npm ls --all >/dev/null 2>&1) || (cd tests/peers && npm ci --no-audit --no-fund)
 make -j"$(nproc)" BUILD=build unit
 make -j"$(nproc)" BUILD=build-asan SANITIZE=1 unit
 tests/run.sh build build-asan
