@@ -82,7 +82,8 @@ static void put_time(struct buf *b, const char *key, int64_t ms)
 
 	if (!ms)
 		return;
-	time_format_rfc3339(ms, t, sizeof(t));
+	/* Milliseconds, as Bedrock gives them: List's time filters compare them. */
+	time_format_rfc3339_ms(ms, t, sizeof(t));
 	buf_printf(b, ",\"%s\":\"%s\"", key, t);
 }
 
@@ -204,7 +205,7 @@ static void op_create(struct service *svc, struct http_request *req,
 		err_set(&e, ERR_INVAL, "timeoutDurationInHours must be a whole number of hours");
 		goto fail;
 	}
-	if (hours && (hours < 24 || hours > 168)) {
+	if (v && (hours < 24 || hours > 168)) {
 		err_set(&e, ERR_INVAL, "timeoutDurationInHours must be between 24 and 168, got %lld",
 			(long long)hours);
 		goto fail;

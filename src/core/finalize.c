@@ -191,7 +191,7 @@ int finalize_end(struct objects *obj, struct store *st, struct job *j,
 	rc = store_job_set_status(st, j->id, to, msg, time_now_ms(), e);
 	if (rc)
 		return rc;
-	if (to != JS_STOPPED)
+	if (final)
 		finalize_clean(obj, st, j, journal_dir);
 	return 0;
 }

@@ -29,8 +29,8 @@ void finalize_clean(struct objects *obj, struct store *st, const struct job *j,
 
 /*
  * finalize_end ends job j in status `to` (with message msg, may be NULL):
- * outputs and manifest first, then the status in the store, then (unless
- * the job only stopped and may resume) the scratch. j's status and end time
+ * outputs and manifest first, then the status in the store, then (when
+ * final) the scratch. j's status and end time
  * are updated. A crash anywhere in between is mended by running it again.
  * final says the job will never run again: its counts then become the
  * manifest's, journaled records of unfinished chunks included (a job that

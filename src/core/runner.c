@@ -837,6 +837,22 @@ size_t runner_ids(struct runner *r, char (*ids)[IDS_JOB_LEN + 1], size_t max)
 	return n;
 }
 
+/*
+ * cancel_unsent abandons the job's records that are queued or waiting to
+ * be retried: a stop lets only the requests already on the wire finish.
+ */
+static void cancel_unsent(struct run_job *J)
+{
+	for (struct run_chunk *ch = J->active; ch; ch = ch->next_active) {
+		for (int64_t i = 0; i < ch->meta.nrecords; i++) {
+			struct slot *s = &ch->slots[i];
+
+			if (s->in_flight && (s->call.state == CS_QUEUED || s->call.state == CS_BACKOFF))
+				engine_cancel_call(J->R->o.eng, &s->call);
+		}
+	}
+}
+
 void runner_stop(struct runner *r, const char *job_id, bool now)
 {
 	struct run_job *J = find_job(r, job_id);
@@ -847,6 +863,7 @@ void runner_stop(struct runner *r, const char *job_id, bool now)
 		J->stop_at = time_mono_ms();
 	J->stopping = true;
 	J->stop_now = J->stop_now || now;
+	cancel_unsent(J);
 }
 
 /* ended_of says whether J is over, and how. */

@@ -75,8 +75,9 @@ size_t runner_count(struct runner *r);
 size_t runner_ids(struct runner *r, char (*ids)[IDS_JOB_LEN + 1], size_t max);
 
 /*
- * runner_stop stops a job: no new request starts; requests in flight get
- * stop_grace_ms to finish (none when now is true), then are abandoned.
+ * runner_stop stops a job: no new request starts (those queued or waiting
+ * for a retry are abandoned at once); requests on the wire get
+ * stop_grace_ms to finish (none when now is true), then are abandoned too.
  * Finished records are journaled; the rest stay pending.
  */
 void runner_stop(struct runner *r, const char *job_id, bool now);

@@ -75,8 +75,17 @@ static void set_status(struct service *svc, struct job *j, enum job_status to, c
 static void end_job(struct service *svc, struct job *j, enum job_status to, const char *msg)
 {
 	struct job_counts shown;
+	struct job fresh;
 	struct err e;
 
+	/*
+	 * Read the job again: j was listed before its last chunks committed,
+	 * and its counts must be those of every chunk, not of the listing.
+	 */
+	if (store_job_get(svc->st, j->id, &fresh, &e) == 0) {
+		job_free(j);
+		*j = fresh;
+	}
 	if (finalize_end(svc->obj, svc->st, j, svc->journal_dir, svc->cfg->limits.max_line_bytes,
 			 to, msg, true, &shown, &e)) {
 		log_error("job %s: cannot finish as %s: %s", j->id, job_status_name(to), e.msg);

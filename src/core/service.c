@@ -75,6 +75,32 @@ void service_arn(const struct service *svc, const struct account_cfg *account, c
 		 account ? account->account_id : "000000000000", id);
 }
 
+/*
+ * find_model finds the configured model a modelId names: the id itself, a
+ * foundation-model ARN ("arn:aws:bedrock:REGION::foundation-model/ID"), or
+ * a cross-region inference profile ("us.ID", or its ARN), as Bedrock batch
+ * accepts them.
+ */
+static const struct model_cfg *find_model(const struct config *cfg, const char *id)
+{
+	static const char *const geo[] = {"us.", "eu.", "apac.", "us-gov.", "ca.", "jp.", NULL};
+	const struct model_cfg *m = config_find_model(cfg, id);
+	const char *slash;
+
+	if (m)
+		return m;
+	if (!strncmp(id, "arn:", 4) && (slash = strrchr(id, '/')) &&
+	    (strstr(id, ":foundation-model/") || strstr(id, ":inference-profile/")))
+		return find_model(cfg, slash + 1);
+	for (size_t i = 0; geo[i]; i++) {
+		size_t n = strlen(geo[i]);
+
+		if (!strncmp(id, geo[i], n) && (m = config_find_model(cfg, id + n)))
+			return m;
+	}
+	return NULL;
+}
+
 int service_model(const struct service *svc, const struct job *j, struct run_model *m,
 		  struct err *e)
 {
@@ -82,7 +108,7 @@ int service_model(const struct service *svc, const struct job *j, struct run_mod
 	const char *fam;
 
 	memset(m, 0, sizeof(*m));
-	m->model = config_find_model(svc->cfg, j->model_id);
+	m->model = find_model(svc->cfg, j->model_id);
 	if (!m->model)
 		return err_set(e, ERR_INVAL, "model %s is not configured on this server", j->model_id);
 	fam = j->invocation_type && !strcmp(j->invocation_type, "Converse") ? "converse"
@@ -115,16 +141,35 @@ static bool valid_name(const char *s)
 	return true;
 }
 
-/* job_id_of finds the job id in ident: the id itself or an ARN ending in /id. */
-static int job_id_of(const char *ident, char id[IDS_JOB_LEN + 1], struct err *e)
+/*
+ * job_id_of finds the job id in ident: the id itself, or a job ARN
+ * "arn:aws:bedrock:REGION:ACCOUNT:model-invocation-job/ID". An ARN of
+ * another region or account names no job of this caller (ERR_NOTFOUND).
+ */
+static int job_id_of(const struct service *svc, const struct account_cfg *a,
+		     const char *ident, char id[IDS_JOB_LEN + 1], struct err *e)
 {
-	const char *p = strrchr(ident, '/');
+	static const char alnum[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	const char *p = ident;
 
-	p = p ? p + 1 : ident;
-	if (strncmp(ident, "arn:", 4) && p != ident)
-		goto bad;
-	if (strlen(p) != IDS_JOB_LEN || strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789") !=
-						IDS_JOB_LEN)
+	if (!strncmp(ident, "arn:", 4)) {
+		char part[16], service[16], region[64], account[32], rest[64];
+		const char *region_here = svc->cfg->server.region ? svc->cfg->server.region
+								  : "us-east-1";
+
+		if (sscanf(ident, "arn:%15[^:]:%15[^:]:%63[^:]:%31[^:]:%63s", part, service, region,
+			   account, rest) != 5 ||
+		    strcmp(service, "bedrock") || strncmp(rest, "model-invocation-job/", 21))
+			goto bad;
+		p = rest + 21;
+		if (strlen(p) != IDS_JOB_LEN || strspn(p, alnum) != IDS_JOB_LEN)
+			goto bad;
+		if (strcmp(region, region_here) || strcmp(account, a->account_id))
+			return err_set(e, ERR_NOTFOUND, "no job %s was found", ident);
+		memcpy(id, p, IDS_JOB_LEN + 1);
+		return 0;
+	}
+	if (strlen(p) != IDS_JOB_LEN || strspn(p, alnum) != IDS_JOB_LEN)
 		goto bad;
 	memcpy(id, p, IDS_JOB_LEN + 1);
 	return 0;
@@ -255,7 +300,7 @@ int service_get(struct service *svc, const struct account_cfg *account, const ch
 	int rc;
 
 	job_init(out);
-	rc = job_id_of(ident, id, e);
+	rc = job_id_of(svc, account, ident, id, e);
 	if (rc)
 		return rc;
 	rc = store_job_get(svc->st, id, out, e);

@@ -35,6 +35,17 @@ void time_format_rfc3339(int64_t ms, char *out, size_t outsz)
 	strftime(out, outsz, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+void time_format_rfc3339_ms(int64_t ms, char *out, size_t outsz)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	char base[32];
+
+	gmtime_r(&t, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, outsz, "%s.%03dZ", base, (int)(ms % 1000));
+}
+
 /* days_from_civil converts a proleptic Gregorian date to days since 1970. */
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 {

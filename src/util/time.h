@@ -14,6 +14,8 @@ int64_t time_mono_ms(void);
  * seconds, the form AWS SDKs parse) into out, which must hold 32 bytes.
  */
 void time_format_rfc3339(int64_t ms, char *out, size_t outsz);
+/* time_format_rfc3339_ms is the same with milliseconds: "2026-11-26T05:30:00.123Z". */
+void time_format_rfc3339_ms(int64_t ms, char *out, size_t outsz);
 /*
  * time_parse_rfc3339 reads "YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM)" into ms.
  * Returns 0, or ERR_INVAL if s is not such a timestamp.
