@@ -328,7 +328,7 @@ static void on_call_done(struct call *c)
 	if (c->outcome == CALL_OK) {
 		struct buf out;
 		struct usage u = {0, 0};
-		struct wire_resp wr = {c->resp, c->ar.body, c->ar.body_len, c->hdr_input_tokens,
+		struct wire_resp wr = {NULL, c->ar.body, c->ar.body_len, c->hdr_input_tokens,
 				       c->hdr_output_tokens};
 
 		buf_init(&out, BUF_DEFAULT_MAX);

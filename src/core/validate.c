@@ -94,7 +94,8 @@ int inputs_expand(struct objects *o, char *const *uris, size_t n, struct job_inp
 		x.prefix = uris[i];
 		x.single = !is_prefix;
 		rc = objects_list(o, uris[i], on_listed, &x, e);
-		if (rc == ERR_NOTFOUND)
+		/* The S3 store's message already names the object or the missing bucket. */
+		if (rc == ERR_NOTFOUND && !objects_is_s3(uris[i]))
 			err_set(e, ERR_NOTFOUND, "input %s does not exist", uris[i]);
 		else if (!rc && x.n == before)
 			rc = err_set(e, ERR_NOTFOUND, "input %s holds no .jsonl file", uris[i]);

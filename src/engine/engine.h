@@ -56,12 +56,14 @@ struct call {
 	void (*done)(struct call *c);
 	void *ud;
 
-	/* Results, valid inside done. */
+	/*
+	 * Results, valid inside done. When OK, ar.body holds the answer: text
+	 * checked to be one JSON object, freed by the engine after done.
+	 */
 	enum call_outcome outcome;
 	int status;             /* last HTTP status, 0 if none */
 	int error_code;         /* the record's errorCode when FAILED */
 	char error_msg[512];
-	json_object *resp;      /* parsed answer when OK; freed by the engine after done */
 	int64_t hdr_input_tokens, hdr_output_tokens;
 	int64_t actual_tokens;  /* set by done when usage is known, for tokens_per_minute */
 	int attempts;

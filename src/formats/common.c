@@ -1670,16 +1670,80 @@ static bool one_line(const char *s, size_t n)
  * pass_answer keeps the answer of a wire that took the body itself: it is
  * the modelOutput already, once it is seen to have the family's shape.
  */
+/* raw_int reads an integer member key of the raw object text at span m, or -1. */
+static int64_t raw_int(const struct json_span *m, const char *key)
+{
+	struct json_span f;
+	char ptr[64];
+	int64_t v;
+
+	snprintf(ptr, sizeof(ptr), "/%s", key);
+	if (json_span_at(m->val, m->val_len, ptr, &f) || !json_span_int64(&f, &v))
+		return -1;
+	return v;
+}
+
+/* raw_count is count_at on the answer's bytes: no tree is built. */
+static int64_t raw_count(const struct wire_resp *r, const struct fmt_count *c)
+{
+	struct json_span at;
+	int64_t n, w, rd;
+
+	if (!c->key || json_span_at(r->raw, r->raw_len, c->at, &at))
+		return -1;
+	n = raw_int(&at, c->key);
+	if (strcmp(c->key, "input_tokens") || n < 0)
+		return n;
+	/* As anthropic_input: cached prompt tokens are input too. */
+	w = raw_int(&at, "cache_creation_input_tokens");
+	rd = raw_int(&at, "cache_read_input_tokens");
+	return n + (w > 0 ? w : 0) + (rd > 0 ? rd : 0);
+}
+
+/*
+ * raw_shape is native_answer on the answer's bytes (already known to be
+ * valid JSON): an object whose key has type t.
+ */
+static int raw_shape(const struct wire_resp *r, const char *key, json_type t, struct err *e)
+{
+	struct json_span m;
+	char ptr[64];
+	size_t i = 0;
+
+	while (i < r->raw_len && strchr(" \t\r\n", r->raw[i]))
+		i++;
+	if (i >= r->raw_len || r->raw[i] != '{')
+		return err_set(e, ERR_REMOTE, "backend answer is not a JSON object");
+	snprintf(ptr, sizeof(ptr), "/%s", key);
+	if (json_span_at(r->raw, r->raw_len, ptr, &m) || !m.val_len ||
+	    m.val[0] != (t == json_type_array ? '[' : t == json_type_object ? '{' : '"'))
+		return err_set(e, ERR_REMOTE, "backend answer has no %s (expected %s)", key,
+			       t == json_type_array ? "an array" :
+			       t == json_type_object ? "an object" : "a string");
+	return 0;
+}
+
+/*
+ * pass_answer keeps the answer of a wire that took the body itself. When
+ * the caller gives only the answer's bytes (r->body NULL: the engine
+ * validated them without building a tree), shape and counts are read from
+ * the bytes: on this path no JSON tree is built at all.
+ */
 static int pass_answer(const struct fmt_spec *s, enum wire w, const struct wire_resp *r,
 		       struct buf *out, struct usage *u, struct err *e)
 {
 	const struct fmt_answer *a = answer_shape(s, w);
-	int rc = native_answer(r, a->key, a->type, e);
+	bool bytes = !r->body;
+	int rc = bytes ? raw_shape(r, a->key, a->type, e) : native_answer(r, a->key, a->type, e);
 
 	if (rc)
 		return rc;
-	usage_fill(u, r, count_at(r->body, &a->input_tokens),
-		   s->family->embeddings ? 0 : count_at(r->body, &a->output_tokens));
+	if (bytes)
+		usage_fill(u, r, raw_count(r, &a->input_tokens),
+			   s->family->embeddings ? 0 : raw_count(r, &a->output_tokens));
+	else
+		usage_fill(u, r, count_at(r->body, &a->input_tokens),
+			   s->family->embeddings ? 0 : count_at(r->body, &a->output_tokens));
 	/*
 	 * The answer's own bytes serve when they fit on one output line: it
 	 * saves serializing it again, and keeps the backend's spelling.
@@ -1692,8 +1756,16 @@ static int pass_answer(const struct fmt_spec *s, enum wire w, const struct wire_
 		while (n > st && (r->raw[n - 1] == ' ' || r->raw[n - 1] == '\t'))
 			n--;
 		buf_append(out, r->raw + st, n - st);
-	} else {
+	} else if (r->body) {
 		json_put(out, r->body);
+	} else {
+		/* A pretty-printed answer: parse it to write it on one line. */
+		json_object *o = NULL;
+
+		if ((rc = json_parse(r->raw, r->raw_len, &o, e)))
+			return err_set(e, ERR_REMOTE, "backend answer: %s", e->msg);
+		json_put(out, o);
+		json_object_put(o);
 	}
 	return put_done(out, e);
 }
@@ -1709,6 +1781,18 @@ int fmt_spec_from_wire(const struct fmt_spec *s, enum wire w, const struct wire_
 		return rc;
 	if (s->path[w])
 		return pass_answer(s, w, r, out, u, e);
+	if (!r->body) {
+		/* A conversion reads the answer's fields: it needs the tree. */
+		struct wire_resp t = *r;
+		json_object *o = NULL;
+
+		if (json_parse(r->raw ? r->raw : "", r->raw_len, &o, e))
+			return err_set(e, ERR_REMOTE, "backend answer: %s", e->msg);
+		t.body = o;
+		rc = fmt_spec_from_wire(s, w, &t, model, out, u, e);
+		json_object_put(o);
+		return rc;
+	}
 	result_init(&res);
 	if (s->family->embeddings)
 		rc = read_openai_embedding(r, &res, e);

@@ -45,7 +45,7 @@ struct wire_req {
 
 /* A backend's answer as the adapter sees it. */
 struct wire_resp {
-	json_object *body;       /* parsed response body (borrowed) */
+	json_object *body;       /* parsed response body (borrowed), or NULL: parse raw */
 	const char *raw;         /* the body's bytes as received, or NULL (borrowed) */
 	size_t raw_len;
 	int64_t hdr_input_tokens;  /* from response headers where the dialect has them, else -1 */

@@ -471,3 +471,249 @@ char *json_dup_str(json_object *o, size_t *len)
 		*len = l;
 	return d;
 }
+
+/* ---- validation without a tree ---- */
+
+struct jv {
+	const unsigned char *s;
+	size_t n, i;
+	int depth;
+	struct err *e;
+};
+
+static int jv_fail(struct jv *v, const char *what)
+{
+	return err_set(v->e, ERR_INVAL, "invalid JSON at byte %zu: %s", v->i + 1, what);
+}
+
+static void jv_ws(struct jv *v)
+{
+	while (v->i < v->n && (v->s[v->i] == ' ' || v->s[v->i] == '\t' || v->s[v->i] == '\n' ||
+			       v->s[v->i] == '\r'))
+		v->i++;
+}
+
+static int jv_string(struct jv *v)
+{
+	v->i++; /* the opening quote */
+	while (v->i < v->n) {
+		unsigned char c = v->s[v->i];
+
+		if (c == '"') {
+			v->i++;
+			return 0;
+		}
+		if (c < 0x20)
+			return jv_fail(v, "a control character inside a string");
+		if (c == '\\') {
+			unsigned char x = v->i + 1 < v->n ? v->s[v->i + 1] : 0;
+
+			if (x == 'u') {
+				for (int k = 2; k < 6; k++) {
+					if (v->i + (size_t)k >= v->n || !isxdigit(v->s[v->i + (size_t)k]))
+						return jv_fail(v, "a bad \\u escape");
+				}
+				v->i += 6;
+			} else if (x && strchr("\"\\/bfnrt", x)) {
+				v->i += 2;
+			} else {
+				return jv_fail(v, "a bad escape");
+			}
+		} else if (c >= 0x80) {
+			size_t k = utf8_seq(v->s, v->n, v->i);
+
+			if (!k)
+				return err_set(v->e, ERR_INVAL, "invalid UTF-8 at byte %zu", v->i + 1);
+			v->i += k;
+		} else {
+			v->i++;
+		}
+	}
+	return jv_fail(v, "an unterminated string");
+}
+
+static int jv_value(struct jv *v);
+
+static int jv_container(struct jv *v, char close)
+{
+	bool object = close == '}';
+	int rc;
+
+	if (++v->depth > JSON_MAX_DEPTH)
+		return jv_fail(v, "nesting too deep");
+	v->i++;
+	jv_ws(v);
+	if (v->i < v->n && v->s[v->i] == (unsigned char)close) {
+		v->i++;
+		v->depth--;
+		return 0;
+	}
+	for (;;) {
+		jv_ws(v);
+		if (object) {
+			if (v->i >= v->n || v->s[v->i] != '"')
+				return jv_fail(v, "expected a member name");
+			if ((rc = jv_string(v)))
+				return rc;
+			jv_ws(v);
+			if (v->i >= v->n || v->s[v->i] != ':')
+				return jv_fail(v, "expected ':'");
+			v->i++;
+		}
+		if ((rc = jv_value(v)))
+			return rc;
+		jv_ws(v);
+		if (v->i < v->n && v->s[v->i] == ',') {
+			v->i++;
+			continue;
+		}
+		if (v->i < v->n && v->s[v->i] == (unsigned char)close) {
+			v->i++;
+			v->depth--;
+			return 0;
+		}
+		return jv_fail(v, object ? "expected ',' or '}'" : "expected ',' or ']'");
+	}
+}
+
+static int jv_value(struct jv *v)
+{
+	unsigned char c;
+
+	jv_ws(v);
+	if (v->i >= v->n)
+		return jv_fail(v, "unexpected end of text");
+	c = v->s[v->i];
+	if (c == '{')
+		return jv_container(v, '}');
+	if (c == '[')
+		return jv_container(v, ']');
+	if (c == '"')
+		return jv_string(v);
+	if (c == '-' || is_digit(c)) {
+		size_t end = number_end(v->s, v->n, v->i);
+
+		if (!end)
+			return jv_fail(v, "malformed number");
+		v->i = end;
+		return 0;
+	}
+	if (v->n - v->i >= 4 && (!memcmp(v->s + v->i, "true", 4) || !memcmp(v->s + v->i, "null", 4))) {
+		v->i += 4;
+	} else if (v->n - v->i >= 5 && !memcmp(v->s + v->i, "false", 5)) {
+		v->i += 5;
+	} else {
+		return jv_fail(v, "unexpected character");
+	}
+	if (v->i < v->n && isalnum(v->s[v->i]))
+		return jv_fail(v, "unexpected character");
+	return 0;
+}
+
+int json_validate(const char *s, size_t n, struct err *e)
+{
+	struct jv v = {(const unsigned char *)s, n, 0, 0, e};
+	int rc = jv_value(&v);
+
+	if (rc)
+		return rc;
+	jv_ws(&v);
+	if (v.i < n)
+		return jv_fail(&v, "unexpected text after the value");
+	return 0;
+}
+
+/* ---- spans by JSON pointer ---- */
+
+struct find_member {
+	const char *name;
+	size_t len;
+	struct json_span found;
+	bool ok;
+};
+
+static int on_find(const struct json_span *m, void *ud)
+{
+	struct find_member *f = ud;
+
+	if (m->key_len == f->len && !memcmp(m->key, f->name, f->len)) {
+		f->found = *m;
+		f->ok = true;
+	}
+	return 0;
+}
+
+/* array_item finds item k of the array at s[0..n). */
+static int array_item(const char *s, size_t n, size_t k, struct json_span *out)
+{
+	size_t i = skip_ws(s, n, 0), idx = 0;
+
+	if (i >= n || s[i] != '[')
+		return ERR_NOTFOUND;
+	i = skip_ws(s, n, i + 1);
+	while (i < n && s[i] != ']') {
+		size_t end = skip_value(s, n, i);
+
+		if (idx == k) {
+			out->val = s + i;
+			out->val_len = end - i;
+			return 0;
+		}
+		idx++;
+		i = skip_ws(s, n, end);
+		if (i < n && s[i] == ',')
+			i = skip_ws(s, n, i + 1);
+	}
+	return ERR_NOTFOUND;
+}
+
+int json_span_at(const char *s, size_t n, const char *pointer, struct json_span *out)
+{
+	const char *p = pointer;
+
+	memset(out, 0, sizeof(*out));
+	out->val = s;
+	out->val_len = n;
+	while (*p == '/') {
+		const char *tok = p + 1;
+		size_t len = strcspn(tok, "/");
+		size_t i = skip_ws(out->val, out->val_len, 0);
+
+		if (i < out->val_len && out->val[i] == '[') {
+			char num[24];
+
+			if (len == 0 || len >= sizeof(num) || strspn(tok, "0123456789") < len)
+				return ERR_NOTFOUND;
+			memcpy(num, tok, len);
+			num[len] = '\0';
+			if (array_item(out->val, out->val_len, (size_t)strtoull(num, NULL, 10), out))
+				return ERR_NOTFOUND;
+		} else {
+			/* Member names with escapes or "~" are not used by barge's pointers. */
+			struct find_member f = {tok, len, {0}, false};
+
+			if (json_scan_object(out->val, out->val_len, on_find, &f) || !f.ok)
+				return ERR_NOTFOUND;
+			*out = f.found;
+		}
+		p = tok + len;
+	}
+	return 0;
+}
+
+bool json_span_int64(const struct json_span *m, int64_t *v)
+{
+	char tmp[32];
+	char *end;
+	long long x;
+
+	if (!m->val_len || m->val_len >= sizeof(tmp))
+		return false;
+	memcpy(tmp, m->val, m->val_len);
+	tmp[m->val_len] = '\0';
+	x = strtoll(tmp, &end, 10);
+	if (end == tmp || *end)
+		return false;
+	*v = x;
+	return true;
+}

@@ -27,6 +27,14 @@ int json_utf8_check(const char *s, size_t n, size_t *bad);
  */
 int json_parse(const char *s, size_t n, json_object **out, struct err *e);
 
+/*
+ * json_validate checks that s[0..n) is exactly one strict JSON value (valid
+ * UTF-8, nesting bounded by JSON_MAX_DEPTH) without building anything: a
+ * fraction of json_parse's cost, for answers whose bytes are kept as they
+ * are. On failure e says what is wrong and at which byte.
+ */
+int json_validate(const char *s, size_t n, struct err *e);
+
 /* A member of a JSON object as it appears in the source text. */
 struct json_span {
 	const char *key; /* the key's characters without quotes, as written */
@@ -44,6 +52,15 @@ struct json_span {
  */
 int json_scan_object(const char *s, size_t n,
 		     int (*cb)(const struct json_span *m, void *ud), void *ud);
+
+/*
+ * json_span_at finds the value a JSON pointer names ("/usage",
+ * "/results/0"; "" is the whole text) in valid JSON text s[0..n), as
+ * written. Returns 0 with out->val/val_len set, or ERR_NOTFOUND.
+ */
+int json_span_at(const char *s, size_t n, const char *pointer, struct json_span *out);
+/* json_span_int64 reads a span that is an integer; false for anything else. */
+bool json_span_int64(const struct json_span *m, int64_t *v);
 
 /* json_span_key_is compares a scanned key with name, decoding escapes. */
 bool json_span_key_is(const struct json_span *m, const char *name);

@@ -65,11 +65,21 @@ static void on_done(struct call *c)
 	snprintf(s->error_msg, sizeof(s->error_msg), "%s", c->error_msg);
 	if (c->outcome != CALL_OK)
 		return;
-	choices = json_get(c->resp, "choices");
-	msg = json_get(json_object_array_get_idx(choices, 0), "message");
-	if (json_get_str(msg, "content")) {
-		snprintf(s->content, sizeof(s->content), "%s", json_get_str(msg, "content"));
-		s->resp_ok = true;
+	/* The answer is handed over as text checked to be a JSON object. */
+	if (c->ar.body) {
+		json_object *resp = NULL;
+		struct err e;
+
+		if (!json_parse(c->ar.body, c->ar.body_len, &resp, &e)) {
+			choices = json_get(resp, "choices");
+			msg = json_get(json_object_array_get_idx(choices, 0), "message");
+			if (json_get_str(msg, "content")) {
+				snprintf(s->content, sizeof(s->content), "%s",
+					 json_get_str(msg, "content"));
+				s->resp_ok = true;
+			}
+		}
+		json_object_put(resp);
 	}
 }
 
