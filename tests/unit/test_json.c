@@ -469,6 +469,74 @@ static void test_put_and_dup_are_compact(void **state)
 	json_object_put(o);
 }
 
+/* json_validate agrees with json_parse on what is JSON, without building a tree. */
+static void test_validate_matches_parse(void **state)
+{
+	static const char *const good[] = {
+		"{}", "[]", "0", "-0.5e+3", "\"\\u00e9\\n\"", " {\"a\":[1,2,{\"b\":null}],\"c\":true} ",
+		"\"caf\xc3\xa9\"", "[false,\"x\",-1,1.25]",
+	};
+	static const char *const bad[] = {
+		"", "{", "{\"a\":}", "[1,]", "{\"a\" 1}", "01", "1.", "NaN", "[Infinity]",
+		"\"a\tb\"", "\"\\x\"", "\"\\u12g4\"", "{} {}", "truex", "\"\xff\"", "{'a':1}",
+	};
+	struct err e;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		json_object *o = NULL;
+
+		assert_ok(json_validate(good[i], strlen(good[i]), &e), &e);
+		assert_ok(json_parse(good[i], strlen(good[i]), &o, &e), &e);
+		json_object_put(o);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_object *o = NULL;
+
+		if (json_validate(bad[i], strlen(bad[i]), &e) == 0)
+			fail_msg("json_validate accepted %s", bad[i]);
+		assert_int_equal(e.code, ERR_INVAL);
+		assert_int_not_equal(json_parse(bad[i], strlen(bad[i]), &o, &e), 0);
+	}
+	/* Nesting is bounded as for json_parse. */
+	{
+		char deep[2 * (JSON_MAX_DEPTH + 2) + 1];
+		size_t n = JSON_MAX_DEPTH + 2;
+
+		memset(deep, '[', n);
+		memset(deep + n, ']', n);
+		deep[2 * n] = '\0';
+		assert_int_not_equal(json_validate(deep, 2 * n, &e), 0);
+		assert_contains(e.msg, "nesting");
+	}
+}
+
+/* json_span_at walks objects and arrays by JSON pointer, bytes as written. */
+static void test_span_at_pointers(void **state)
+{
+	const char *s = "{\"usage\": {\"prompt_tokens\": 12, \"x\": \"}\"},"
+			"\"results\": [ {\"tokenCount\": 7}, {\"tokenCount\":8} ], \"v\": 0.70}";
+	struct json_span m;
+	int64_t v;
+
+	(void)state;
+	assert_int_equal(json_span_at(s, strlen(s), "/usage/prompt_tokens", &m), 0);
+	assert_true(json_span_int64(&m, &v));
+	assert_int_equal(v, 12);
+	assert_int_equal(json_span_at(s, strlen(s), "/results/1/tokenCount", &m), 0);
+	assert_true(json_span_int64(&m, &v));
+	assert_int_equal(v, 8);
+	assert_int_equal(json_span_at(s, strlen(s), "/v", &m), 0);
+	assert_int_equal(m.val_len, 4);
+	assert_memory_equal(m.val, "0.70", 4);
+	assert_false(json_span_int64(&m, &v));
+	assert_int_equal(json_span_at(s, strlen(s), "/results/2", &m), ERR_NOTFOUND);
+	assert_int_equal(json_span_at(s, strlen(s), "/nope", &m), ERR_NOTFOUND);
+	assert_int_equal(json_span_at(s, strlen(s), "/usage/x/y", &m), ERR_NOTFOUND);
+	assert_int_equal(json_span_at(s, strlen(s), "", &m), 0);
+	assert_int_equal(m.val_len, strlen(s));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -488,6 +556,8 @@ int main(void)
 		cmocka_unit_test(test_parse_rejects_malformed_numbers),
 		cmocka_unit_test(test_scan_spans_byte_for_byte),
 		cmocka_unit_test(test_scan_span_addresses),
+		cmocka_unit_test(test_validate_matches_parse),
+		cmocka_unit_test(test_span_at_pointers),
 		cmocka_unit_test(test_scan_stops_and_rejects),
 		cmocka_unit_test(test_span_key_is_with_escapes),
 		cmocka_unit_test(test_is_integer),
