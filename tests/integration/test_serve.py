@@ -3,6 +3,7 @@ kill -9, queueing and stops through the lifecycle, health and metrics, logs
 without secrets. (The AWS SDK's view of the API is test_api_sdk.py's.)"""
 import os
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -205,5 +206,37 @@ def test_barge_client_commands_against_the_server(d):
         assert g.rc != 0 and "ResourceNotFoundException" in g.err, g
         l = barge("list", "--json", env=other)
         assert json.loads(l.out)["invocationJobSummaries"] == []
+    finally:
+        assert srv.stop() == 0
+
+
+def test_unsigned_requests_and_early_stop(d):
+    cfg = setup(d, records=10)
+    # A big input takes a while to validate: a stop lands before it runs.
+    write_jsonl(os.path.join(d, "in", "big.jsonl"), claude_records(40000))
+    srv = Serve(cfg, os.path.join(d, "serve.log"), env={"TEAM_A_SECRET": KEY[1]})
+    try:
+        req = urllib.request.Request(srv.base + "/model-invocation-jobs")
+        try:
+            urllib.request.urlopen(req)
+            raise AssertionError("an unsigned request was answered")
+        except urllib.error.HTTPError as e:
+            assert e.code == 403
+            assert e.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException", \
+                e.headers["x-amzn-ErrorType"]
+        body = {"jobName": "early", "roleArn": "arn:aws:iam::111111111111:role/batch",
+                "modelId": HAIKU,
+                "inputDataConfig": {"s3InputDataConfig": {"s3Uri": "file://%s/in/big.jsonl" % d}},
+                "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": "file://%s/out/" % d}}}
+        st, err, r = aws_call(srv.base, "POST", "/model-invocation-job", body, key=KEY)
+        assert st == 200, (st, err, r)
+        st, err, _ = aws_call(srv.base, "POST", job_path(r["jobArn"]) + "/stop", key=KEY)
+        assert st == 200, (st, err)
+        job = wait_status(srv.base, r["jobArn"], {"Stopped"}, key=KEY)
+        # Stopped before (or just as) it started: nothing, or next to nothing, ran.
+        assert job["processedRecordCount"] < 40000, job
+        jid = r["jobArn"].rsplit("/", 1)[1]
+        assert os.path.exists(os.path.join(d, "out", jid, "manifest.json.out"))
+        assert not os.path.exists(os.path.join(d, "out", jid, "parts"))
     finally:
         assert srv.stop() == 0
