@@ -24,6 +24,7 @@
 /* Listings stop past this many objects, so that a looping server cannot keep barge busy. */
 #define S3_LIST_MAX 10000000ULL
 
+/* s3_ends_with_slash says whether s names a prefix rather than an object. */
 static bool s3_ends_with_slash(const char *s)
 {
 	size_t n = strlen(s);
@@ -51,6 +52,10 @@ struct s3_lister {
 	bool cb_failed;
 };
 
+/*
+ * s3_lister_on_object passes one listed object on to the lister's callback (ud is a
+ * struct s3_lister).
+ */
 static int s3_lister_on_object(const struct s3xml_object *o, void *ud)
 {
 	struct s3_lister *l = ud;
@@ -85,7 +90,7 @@ static int s3_list_keys(struct s3_conn *c, const struct s3_loc *loc, const char 
 	buf_init(&q, S3_URL_MAX);
 	if (!page || !token) {
 		rc = err_set(e, ERR_NOMEM, "out of memory");
-		goto fail;
+		goto out;
 	}
 	for (;;) {
 		struct s3_call k;
@@ -101,7 +106,7 @@ static int s3_list_keys(struct s3_conn *c, const struct s3_loc *loc, const char 
 		}
 		if (q.err) {
 			rc = err_set(e, ERR_LIMIT, "%.300s: the listing request is too long", loc->uri);
-			goto fail;
+			goto out;
 		}
 		s3_call_init(&k, "GET", "ListObjectsV2", loc, NULL);
 		k.query = q.data;
@@ -114,30 +119,31 @@ static int s3_list_keys(struct s3_conn *c, const struct s3_loc *loc, const char 
 		}
 		s3_call_free(&k);
 		if (rc)
-			goto fail;
+			goto out;
 		*found += page->n_objects;
 		if (!page->truncated || max_keys)
 			break;
 		if (*found > S3_LIST_MAX) {
 			rc = err_set(e, ERR_LIMIT, "more than %llu objects under %.300s",
 				     (unsigned long long)S3_LIST_MAX, loc->uri);
-			goto fail;
+			goto out;
 		}
 		if (!strcmp(token, page->next_token)) {
 			rc = err_set(e, ERR_REMOTE, "the S3 server repeats its continuation token while "
 						    "listing %.300s",
 				     loc->uri);
-			goto fail;
+			goto out;
 		}
 		memcpy(token, page->next_token, S3XML_TOKEN_MAX);
 	}
-fail:
+out:
 	buf_free(&q);
 	free(token);
 	free(page);
 	return rc;
 }
 
+/* s3_count_object counts nothing itself: s3_list_keys counts the objects. */
 static int s3_count_object(const struct s3xml_object *o, void *ud)
 {
 	(void)o;
@@ -299,6 +305,10 @@ struct s3_list_ctx {
 	struct err *e;
 };
 
+/*
+ * s3_list_on_object gives the caller's callback the object's URI, built in the context's
+ * buffer.
+ */
 static int s3_list_on_object(const struct s3xml_object *o, void *ud)
 {
 	struct s3_list_ctx *x = ud;
@@ -381,6 +391,10 @@ static int s3_delete(struct s3_conn *c, const struct s3_loc *loc, const char *ke
 	return rc;
 }
 
+/*
+ * s3_remove deletes the object uri; a missing object is not an error. Nothing is
+ * allocated for the caller.
+ */
 int s3_remove(struct s3_store *s, const char *uri, struct err *e)
 {
 	struct s3_loc loc;
@@ -405,6 +419,7 @@ struct s3_rm_ctx {
 	struct err *e;
 };
 
+/* s3_rm_on_object deletes one listed object (ud is a struct s3_rm_ctx). */
 static int s3_rm_on_object(const struct s3xml_object *o, void *ud)
 {
 	struct s3_rm_ctx *x = ud;
@@ -544,6 +559,10 @@ out:
 	return rc;
 }
 
+/*
+ * s3_reader_read copies up to n bytes of the block into the caller's buf, fetching the
+ * next block when this one is used up.
+ */
 static int s3_reader_read(struct obj_reader *r, void *buf, size_t n, size_t *got,
 			  struct err *e)
 {
@@ -569,6 +588,7 @@ static int s3_reader_read(struct obj_reader *r, void *buf, size_t n, size_t *got
 	return 0;
 }
 
+/* s3_reader_close releases the reader, its connection and its block. */
 static void s3_reader_close(struct obj_reader *r)
 {
 	struct s3_reader *rd = (struct s3_reader *)r;
@@ -845,6 +865,10 @@ static int s3_put_object(struct s3_writer *w, struct err *e)
 	return rc;
 }
 
+/*
+ * s3_writer_write copies p into the part buffer (the caller keeps p), sending each full
+ * part as the next one begins.
+ */
 static int s3_writer_write(struct obj_writer *ow, const void *p, size_t n, struct err *e)
 {
 	struct s3_writer *w = (struct s3_writer *)ow;
@@ -879,6 +903,7 @@ fail:
 	return rc;
 }
 
+/* s3_writer_free releases the writer and everything it owns; it sends nothing. */
 static void s3_writer_free(struct s3_writer *w)
 {
 	s3_conn_close(&w->c);
@@ -889,6 +914,10 @@ static void s3_writer_free(struct s3_writer *w)
 	free(w);
 }
 
+/*
+ * s3_writer_commit publishes the object (PutObject, or the last part and
+ * CompleteMultipartUpload), aborts the upload on failure, and frees w in every case.
+ */
 static int s3_writer_commit(struct obj_writer *ow, struct err *e)
 {
 	struct s3_writer *w = (struct s3_writer *)ow;
@@ -911,6 +940,7 @@ static int s3_writer_commit(struct obj_writer *ow, struct err *e)
 	return rc;
 }
 
+/* s3_writer_abort discards what was written (aborting a started upload) and frees w. */
 static void s3_writer_abort(struct obj_writer *ow)
 {
 	struct s3_writer *w = (struct s3_writer *)ow;

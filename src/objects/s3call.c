@@ -185,11 +185,13 @@ void s3_call_init(struct s3_call *k, const char *method, const char *op,
 	k->out = &k->own;
 }
 
+/* s3_call_free releases the call's own answer buffer (not a buffer the caller gave). */
 void s3_call_free(struct s3_call *k)
 {
 	buf_free(&k->own);
 }
 
+/* s3_on_body appends the answer's body to k->out, within the call's cap. */
 static size_t s3_on_body(char *p, size_t size, size_t nmemb, void *ud)
 {
 	struct s3_call *k = ud;
@@ -230,6 +232,7 @@ static bool s3_header(const char *p, size_t n, const char *name, char *out, size
 	return true;
 }
 
+/* s3_on_header keeps the status and the headers barge uses. */
 static size_t s3_on_header(char *p, size_t size, size_t nmemb, void *ud)
 {
 	struct s3_call *k = ud;
@@ -260,6 +263,7 @@ static size_t s3_on_header(char *p, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
+/* s3_on_read feeds the request body (borrowed from the caller) to libcurl. */
 static size_t s3_on_read(char *p, size_t size, size_t nmemb, void *ud)
 {
 	struct s3_call *k = ud;
@@ -490,6 +494,7 @@ out:
 	return rc;
 }
 
+/* s3_code_is compares S3's error code of the last answer of k. */
 bool s3_code_is(const struct s3_call *k, const char *code)
 {
 	return !strcmp(k->code, code);

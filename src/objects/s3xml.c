@@ -33,6 +33,7 @@ struct xreader {
 	bool done_root;
 };
 
+/* xr_init starts reading xml[0..n), which stays the caller's. */
 static void xr_init(struct xreader *r, const char *xml, size_t n)
 {
 	memset(r, 0, sizeof(*r));
@@ -43,11 +44,13 @@ static void xr_init(struct xreader *r, const char *xml, size_t n)
 		r->p += 3;
 }
 
+/* xr_space is true for XML white space. */
 static bool xr_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* xr_name_char is true for a byte that may be part of a name. */
 static bool xr_name_char(char c)
 {
 	return !xr_space(c) && c != '<' && c != '>' && c != '/' && c != '=' && c != '"' &&
@@ -66,6 +69,7 @@ static const char *xr_find(const char *p, const char *end, const char *needle)
 	return NULL;
 }
 
+/* xr_starts says whether the unread text starts with s. */
 static bool xr_starts(const struct xreader *r, const char *s)
 {
 	size_t m = strlen(s);
@@ -86,6 +90,7 @@ static void xr_local(const char *s, size_t n, struct xtok *t)
 	t->n = n;
 }
 
+/* xr_truncated is the error of a document that stops inside markup. */
 static int xr_truncated(struct err *e)
 {
 	return err_set(e, ERR_INVAL, "the XML answer ends in the middle of a tag (truncated?)");
@@ -111,6 +116,7 @@ static int xr_name(struct xreader *r, const char **s, size_t *n, struct err *e)
 	return 0;
 }
 
+/* xr_skip_space moves past white space. */
 static void xr_skip_space(struct xreader *r)
 {
 	while (r->p < r->end && xr_space(*r->p))
@@ -299,6 +305,7 @@ struct xcap {
 	const char *what; /* for messages: "Key", "Message"... */
 };
 
+/* xcap_init points c at the caller's out[0..size) and empties it. */
 static void xcap_init(struct xcap *c, char *out, size_t size, const char *what)
 {
 	c->out = out;
@@ -309,6 +316,7 @@ static void xcap_init(struct xcap *c, char *out, size_t size, const char *what)
 		out[0] = '\0';
 }
 
+/* xcap_put appends s[0..n) to c, or fails with ERR_LIMIT when it does not fit. */
 static int xcap_put(struct xcap *c, const char *s, size_t n, struct err *e)
 {
 	if (c->size == 0 || n > c->size - 1 - c->len)
@@ -428,6 +436,7 @@ static int xcap_text(struct xcap *c, const struct xtok *t, struct err *e)
 	return 0;
 }
 
+/* xname_is compares a token's name with name. */
 static bool xname_is(const struct xtok *t, const char *name)
 {
 	return strlen(name) == t->n && !memcmp(t->s, name, t->n);
@@ -454,6 +463,7 @@ static int xpath_split(const char *path, const char *seg[], size_t seg_n[], stru
 	return n;
 }
 
+/* s3xml_get: see s3xml.h. out is the caller's; nothing is allocated. */
 int s3xml_get(const char *xml, size_t n, const char *path, char *out, size_t outsz,
 	      struct err *e)
 {
@@ -499,6 +509,7 @@ int s3xml_get(const char *xml, size_t n, const char *path, char *out, size_t out
 	return found;
 }
 
+/* s3xml_root: see s3xml.h. out is the caller's; nothing is allocated. */
 int s3xml_root(const char *xml, size_t n, char *out, size_t outsz, struct err *e)
 {
 	struct xreader r;
@@ -588,6 +599,7 @@ static int xlist_open(struct xlist *x, const struct xtok *t, struct s3xml_page *
 	return 0;
 }
 
+/* s3xml_parse_list: see s3xml.h. The strings given to cb live on the stack of this call. */
 int s3xml_parse_list(const char *xml, size_t n,
 		     int (*cb)(const struct s3xml_object *o, void *ud), void *ud,
 		     struct s3xml_page *page, struct err *e)
@@ -641,6 +653,7 @@ int s3xml_parse_list(const char *xml, size_t n,
 	return 0;
 }
 
+/* s3xml_escape: see s3xml.h. out is the caller's. */
 int s3xml_escape(const char *s, char *out, size_t outsz)
 {
 	size_t o = 0;
