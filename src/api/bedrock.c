@@ -125,6 +125,11 @@ static void put_job(struct buf *b, const struct job *j)
 	buf_printf(b, "}},\"timeoutDurationInHours\":%d", j->timeout_hours);
 	put_time(b, "jobExpirationTime", j->expire_ms);
 	put_str(b, "modelInvocationType", j->invocation_type);
+	/* Tags too, so that barge's own links (barge:parentJob) show in Get and List. */
+	if (j->tags_json && j->tags_json[0] == '[') {
+		buf_puts(b, ",\"tags\":");
+		buf_puts(b, j->tags_json);
+	}
 	buf_printf(b,
 		   ",\"totalRecordCount\":%lld,\"processedRecordCount\":%lld,"
 		   "\"successRecordCount\":%lld,\"errorRecordCount\":%lld}",

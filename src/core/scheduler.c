@@ -3,6 +3,7 @@
 #include "core/finalize.h"
 #include "core/runner.h"
 #include "core/validate.h"
+#include "core/webhook.h"
 #include "engine/engine.h"
 #include "util/log.h"
 #include "util/time.h"
@@ -28,6 +29,8 @@ struct scheduler {
 	struct service *svc;
 	pthread_t lifecycle;
 	bool lifecycle_started;
+	pthread_t webhooks;
+	bool webhooks_started;
 	struct worker workers[MAX_RUNNERS];
 	int n_workers;
 };
@@ -69,6 +72,12 @@ static void set_status(struct service *svc, struct job *j, enum job_status to, c
 	}
 	j->status = to;
 	log_info("job %s: %s%s%s", j->id, job_status_name(to), msg ? ": " : "", msg ? msg : "");
+	if (job_status_terminal(to)) {
+		free(j->message);
+		j->message = msg ? strdup(msg) : NULL;
+		j->end_ms = time_now_ms();
+		webhook_job_ended(svc, j);
+	}
 }
 
 /* end_job finalizes j's outputs as status to and records it. */
@@ -96,6 +105,10 @@ static void end_job(struct service *svc, struct job *j, enum job_status to, cons
 	log_info("job %s: %s, %lld of %lld records processed (%lld errors)", j->id,
 		 job_status_name(to), (long long)shown.processed, (long long)shown.total,
 		 (long long)shown.errors);
+	j->c = shown;
+	free(j->message);
+	j->message = msg ? strdup(msg) : NULL;
+	webhook_job_ended(svc, j);
 }
 
 /*
@@ -411,6 +424,11 @@ int scheduler_start(struct service *svc, int n_runners, struct scheduler **out,
 		return err_set(e, ERR_INTERNAL, "cannot start the lifecycle thread");
 	}
 	S->lifecycle_started = true;
+	if (pthread_create(&S->webhooks, NULL, webhook_thread_main, svc)) {
+		scheduler_stop(S);
+		return err_set(e, ERR_INTERNAL, "cannot start the webhook thread");
+	}
+	S->webhooks_started = true;
 	for (int i = 0; i < n_runners; i++) {
 		struct worker *w = &S->workers[i];
 
@@ -437,6 +455,8 @@ void scheduler_stop(struct scheduler *S)
 	pthread_mutex_unlock(&S->svc->mu);
 	if (S->lifecycle_started)
 		pthread_join(S->lifecycle, NULL);
+	if (S->webhooks_started)
+		pthread_join(S->webhooks, NULL);
 	for (int i = 0; i < S->n_workers; i++) {
 		if (S->workers[i].started)
 			pthread_join(S->workers[i].thread, NULL);

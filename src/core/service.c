@@ -1,6 +1,7 @@
 /* service.c - the job service: what every API dialect and the server share. */
 #include "core/service.h"
 #include "core/runner.h"
+#include "core/webhook.h"
 #include "engine/engine.h"
 #include "formats/format.h"
 #include "util/ids.h"
@@ -239,6 +240,17 @@ int service_create(struct service *svc, const struct job_request *rq, struct job
 	rc = check_location(a, "the output", rq->output_uri, outloc, sizeof(outloc), e);
 	if (rc)
 		return rc;
+	if (rq->tags_json && strstr(rq->tags_json, "barge:webhook")) {
+		/* A webhook tag must name a configured webhook, or events would vanish. */
+		struct job t;
+
+		job_init(&t);
+		t.tags_json = (char *)rq->tags_json;
+		t.account = (char *)"";
+		if (!webhook_name_of(svc, &t))
+			return err_set(e, ERR_INVAL,
+				       "the tag barge:webhook names no webhook configured on this server");
+	}
 	rc = store_job_count(svc->st, a->name, rq->model_id,
 			     JS_BIT(JS_SUBMITTED) | JS_BIT(JS_VALIDATING) | JS_BIT(JS_SCHEDULED),
 			     &queued, e);

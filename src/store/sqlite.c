@@ -57,6 +57,13 @@ static const char *const migrations[] = {
 	" job_id TEXT NOT NULL, input_idx INTEGER NOT NULL, record_idx INTEGER NOT NULL,"
 	" line_no INTEGER NOT NULL, message TEXT NOT NULL,"
 	" PRIMARY KEY (job_id, input_idx, record_idx));",
+	/* 2: webhook deliveries, durable across restarts. */
+	"CREATE TABLE deliveries ("
+	" id INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, webhook TEXT NOT NULL,"
+	" body TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+	" next_ms INTEGER NOT NULL DEFAULT 0, done INTEGER NOT NULL DEFAULT 0,"
+	" last_error TEXT);"
+	"CREATE INDEX deliveries_due ON deliveries(done, next_ms);",
 };
 
 #define JOB_COLS                                                                       \
@@ -1039,6 +1046,98 @@ static int sq_job_set_counts(struct store *st, const char *job_id, const struct 
 	return rc;
 }
 
+static int sq_delivery_add(struct store *st, const struct delivery *d, struct err *e)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	rc = prep(s, "INSERT OR IGNORE INTO deliveries (event_id, webhook, body, next_ms)"
+		     " VALUES (?, ?, ?, ?)", &q, e);
+	if (!rc) {
+		bind_text(q, 1, d->event_id);
+		bind_text(q, 2, d->webhook);
+		bind_text(q, 3, d->body);
+		sqlite3_bind_int64(q, 4, d->next_ms);
+		if (sqlite3_step(q) != SQLITE_DONE)
+			rc = db_err(s, e, "queue a webhook delivery");
+	}
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static void read_delivery_row(sqlite3_stmt *q, void *elem)
+{
+	struct delivery *d = elem;
+	const unsigned char *t;
+
+	memset(d, 0, sizeof(*d));
+	d->id = sqlite3_column_int64(q, 0);
+	t = sqlite3_column_text(q, 1);
+	snprintf(d->event_id, sizeof(d->event_id), "%s", t ? (const char *)t : "");
+	t = sqlite3_column_text(q, 2);
+	snprintf(d->webhook, sizeof(d->webhook), "%s", t ? (const char *)t : "");
+	d->body = col_dup(q, 3);
+	d->attempts = sqlite3_column_int(q, 4);
+	d->next_ms = sqlite3_column_int64(q, 5);
+}
+
+static int sq_delivery_due(struct store *st, int64_t now_ms, size_t max, struct delivery **out,
+			   size_t *n, struct err *e)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = NULL;
+	void *v = NULL;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&s->lock);
+	rc = prep(s, "SELECT id, event_id, webhook, body, attempts, next_ms FROM deliveries"
+		     " WHERE done = 0 AND next_ms <= ? ORDER BY next_ms, id LIMIT ?", &q, e);
+	if (!rc) {
+		sqlite3_bind_int64(q, 1, now_ms);
+		sqlite3_bind_int64(q, 2, (sqlite3_int64)max);
+		rc = collect(s, q, sizeof(struct delivery), read_delivery_row, &v, n,
+			     "webhook deliveries", e);
+	}
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&s->lock);
+	if (rc) {
+		deliveries_free(v, *n);
+		*n = 0;
+		return rc;
+	}
+	*out = v;
+	return 0;
+}
+
+static int sq_delivery_update(struct store *st, int64_t id, bool done, int attempts,
+			      int64_t next_ms, const char *last_error, struct err *e)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	rc = prep(s, "UPDATE deliveries SET done = ?, attempts = ?, next_ms = ?, last_error = ?"
+		     " WHERE id = ?", &q, e);
+	if (!rc) {
+		sqlite3_bind_int(q, 1, done);
+		sqlite3_bind_int(q, 2, attempts);
+		sqlite3_bind_int64(q, 3, next_ms);
+		bind_text(q, 4, last_error);
+		sqlite3_bind_int64(q, 5, id);
+		if (sqlite3_step(q) != SQLITE_DONE)
+			rc = db_err(s, e, "record a webhook delivery");
+	}
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
 static const struct store_ops sqlite_ops = {
 	.close = sq_close,
 	.job_insert = sq_job_insert,
@@ -1060,6 +1159,9 @@ static const struct store_ops sqlite_ops = {
 	.chunk_progress = sq_chunk_progress,
 	.job_live = sq_job_live,
 	.job_set_counts = sq_job_set_counts,
+	.delivery_add = sq_delivery_add,
+	.delivery_due = sq_delivery_due,
+	.delivery_update = sq_delivery_update,
 };
 
 /* migrate brings the schema to the newest version, one transaction per step. */

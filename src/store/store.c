@@ -140,6 +140,30 @@ int store_job_set_counts(struct store *st, const char *job_id, const struct job_
 	return st->ops->job_set_counts(st, job_id, c, e);
 }
 
+int store_delivery_add(struct store *st, const struct delivery *d, struct err *e)
+{
+	return st->ops->delivery_add(st, d, e);
+}
+
+int store_delivery_due(struct store *st, int64_t now_ms, size_t max, struct delivery **out,
+		       size_t *n, struct err *e)
+{
+	return st->ops->delivery_due(st, now_ms, max, out, n, e);
+}
+
+int store_delivery_update(struct store *st, int64_t id, bool done, int attempts,
+			  int64_t next_ms, const char *last_error, struct err *e)
+{
+	return st->ops->delivery_update(st, id, done, attempts, next_ms, last_error, e);
+}
+
+void deliveries_free(struct delivery *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].body);
+	free(v);
+}
+
 int store_chunks_release(struct store *st, const char *job_id, const char *owner,
 			 struct err *e)
 {

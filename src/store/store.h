@@ -2,6 +2,7 @@
 #ifndef BARGE_STORE_H
 #define BARGE_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,16 @@ struct job_filter {
 /* How many chunks of a job are in each state. */
 struct chunk_counts {
 	int64_t pending, leased, done;
+};
+
+/* A webhook event waiting to be delivered. */
+struct delivery {
+	int64_t id;
+	char event_id[64];      /* "<job id>:<status>": one event per job and end */
+	char webhook[128];      /* the [webhook.*] to tell */
+	char *body;             /* the JSON event, malloc'd */
+	int attempts;
+	int64_t next_ms;        /* wall ms of the next attempt */
 };
 
 /* A set of statuses for store_job_count: the bit of each (1 << status). */
@@ -81,6 +92,11 @@ struct store_ops {
 			struct err *e);
 	int (*job_set_counts)(struct store *st, const char *job_id, const struct job_counts *c,
 			      struct err *e);
+	int (*delivery_add)(struct store *st, const struct delivery *d, struct err *e);
+	int (*delivery_due)(struct store *st, int64_t now_ms, size_t max, struct delivery **out,
+			    size_t *n, struct err *e);
+	int (*delivery_update)(struct store *st, int64_t id, bool done, int attempts,
+			       int64_t next_ms, const char *last_error, struct err *e);
 };
 
 struct store {
@@ -189,6 +205,20 @@ int store_job_live(struct store *st, const char *job_id, struct job_counts *out,
  */
 int store_job_set_counts(struct store *st, const char *job_id, const struct job_counts *c,
 			 struct err *e);
+
+/*
+ * Webhook deliveries are kept in the store so that a restart does not lose
+ * them. store_delivery_add queues one (a second event with the same
+ * event_id is ignored); store_delivery_due lists up to max that are due
+ * (free with deliveries_free); store_delivery_update records an attempt:
+ * done, or the next try.
+ */
+int store_delivery_add(struct store *st, const struct delivery *d, struct err *e);
+int store_delivery_due(struct store *st, int64_t now_ms, size_t max, struct delivery **out,
+		       size_t *n, struct err *e);
+int store_delivery_update(struct store *st, int64_t id, bool done, int attempts,
+			  int64_t next_ms, const char *last_error, struct err *e);
+void deliveries_free(struct delivery *v, size_t n);
 
 /* Implementations. */
 int store_sqlite_open(const char *path, struct store **st, struct err *e);

@@ -75,8 +75,6 @@ static void account_free(struct account_cfg *a)
 	for (size_t i = 0; i < a->n_allowed_uris; i++)
 		free(a->allowed_uris[i]);
 	free(a->allowed_uris);
-	free(a->webhook_url);
-	free(a->webhook_secret);
 }
 
 void config_free(struct config *c)
@@ -85,6 +83,11 @@ void config_free(struct config *c)
 		backend_free(&c->backends[i]);
 	for (size_t i = 0; i < c->n_accounts; i++)
 		account_free(&c->accounts[i]);
+	for (size_t i = 0; i < c->n_webhooks; i++) {
+		free(c->webhooks[i].url);
+		free(c->webhooks[i].secret);
+	}
+	free(c->webhooks);
 	free(c->backends);
 	free(c->models);
 	free(c->accounts);
@@ -107,6 +110,15 @@ const struct model_cfg *config_find_model(const struct config *c, const char *id
 	for (size_t i = 0; i < c->n_models; i++) {
 		if (!strcmp(c->models[i].id, id))
 			return &c->models[i];
+	}
+	return NULL;
+}
+
+const struct webhook_cfg *config_find_webhook(const struct config *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_webhooks; i++) {
+		if (!strcmp(c->webhooks[i].name, name))
+			return &c->webhooks[i];
 	}
 	return NULL;
 }
@@ -333,6 +345,50 @@ int config_parse_fail_types(const char *s, unsigned *bits, struct err *e)
 	return 0;
 }
 
+static struct webhook_cfg *webhook_get(struct config *c, const char *name, struct err *e)
+{
+	struct webhook_cfg *w, *nv;
+
+	for (size_t i = 0; i < c->n_webhooks; i++) {
+		if (!strcmp(c->webhooks[i].name, name))
+			return &c->webhooks[i];
+	}
+	if (strlen(name) >= CONFIG_NAME_MAX || !*name) {
+		err_set(e, ERR_CONFIG, "webhook name \"%s\" is empty or too long", name);
+		return NULL;
+	}
+	nv = grow(c->webhooks, c->n_webhooks, sizeof(*nv), e);
+	if (!nv)
+		return NULL;
+	c->webhooks = nv;
+	w = &c->webhooks[c->n_webhooks++];
+	memset(w, 0, sizeof(*w));
+	strcpy(w->name, name);
+	w->max_attempts = 10;
+	return w;
+}
+
+static int webhook_key(struct webhook_cfg *w, const char *k, const char *v, struct err *e)
+{
+	long long n;
+	int rc, m;
+
+	if (!strcmp(k, "url")) {
+		if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8))
+			return err_set(e, ERR_CONFIG, "url must start with http:// or https://");
+		return set_str(&w->url, v, e);
+	}
+	if ((rc = set_secret(&w->secret, k, "secret", v, e, &m)) || m)
+		return rc;
+	if (!strcmp(k, "max_attempts")) {
+		rc = parse_int(v, 1, 100, &n, e);
+		if (!rc)
+			w->max_attempts = (int)n;
+		return rc;
+	}
+	return err_set(e, ERR_CONFIG, "unknown key \"%s\"", k);
+}
+
 static int backend_key(struct backend_cfg *b, const char *k, const char *v, struct err *e)
 {
 	long long n;
@@ -460,10 +516,12 @@ static int account_key(struct account_cfg *a, const char *k, const char *v, stru
 		return rc;
 	if ((rc = set_secret(&a->api_key, k, "api_key", v, e, &m)) || m)
 		return rc;
-	if ((rc = set_secret(&a->webhook_secret, k, "webhook_secret", v, e, &m)) || m)
-		return rc;
-	if (!strcmp(k, "webhook_url"))
-		return set_str(&a->webhook_url, v, e);
+	if (!strcmp(k, "webhook")) {
+		if (strlen(v) >= sizeof(a->webhook))
+			return err_set(e, ERR_CONFIG, "webhook name is too long");
+		strcpy(a->webhook, v);
+		return 0;
+	}
 	if (!strcmp(k, "allowed_uris")) {
 		const char *s = v;
 
@@ -597,6 +655,10 @@ static int on_ini(void *user, const char *section, const char *name, const char 
 		struct account_cfg *a = account_get(c, section + 8, p->e);
 
 		rc = a ? account_key(a, name, value, p->e) : p->e->code;
+	} else if (!strncmp(section, "webhook.", 8)) {
+		struct webhook_cfg *w = webhook_get(c, section + 8, p->e);
+
+		rc = w ? webhook_key(w, name, value, p->e) : p->e->code;
 	} else if (!strcmp(section, "limits")) {
 		rc = limits_key(&c->limits, name, value, p->e);
 	} else if (!strcmp(section, "server")) {
@@ -606,7 +668,7 @@ static int on_ini(void *user, const char *section, const char *name, const char 
 	} else {
 		rc = err_set(p->e, ERR_CONFIG,
 			     "unknown section [%s] (sections: server, limits, storage.s3, "
-			     "account.NAME, backend.NAME, model.ID)",
+			     "account.NAME, backend.NAME, model.ID, webhook.NAME)",
 			     section);
 	}
 	if (rc) {
@@ -619,10 +681,24 @@ static int on_ini(void *user, const char *section, const char *name, const char 
 
 /*
  * check_models makes sure every model names a known family and backend,
- * which can only be known once the whole file is read.
+ * and every account a configured webhook, which can only be known once the
+ * whole file is read.
  */
 static int check_models(struct config *c, const struct parse_ctx *p, struct err *e)
 {
+	for (size_t i = 0; i < c->n_accounts; i++) {
+		if (c->accounts[i].webhook[0] && !config_find_webhook(c, c->accounts[i].webhook))
+			return err_set(e, ERR_CONFIG,
+				       "%s: [account.%s] webhook: \"%s\" is not configured (add a "
+				       "[webhook.%s] section)",
+				       c->path, c->accounts[i].name, c->accounts[i].webhook,
+				       c->accounts[i].webhook);
+	}
+	for (size_t i = 0; i < c->n_webhooks; i++) {
+		if (!c->webhooks[i].url)
+			return err_set(e, ERR_CONFIG, "%s: [webhook.%s] has no url", c->path,
+				       c->webhooks[i].name);
+	}
 	for (size_t i = 0; i < c->n_models; i++) {
 		struct model_cfg *m = &c->models[i];
 

@@ -76,8 +76,15 @@ struct account_cfg {
 	size_t n_allowed_uris;
 	int max_running_jobs_per_model;
 	int max_queued_jobs_per_model;
-	char *webhook_url;
-	char *webhook_secret;
+	char webhook[CONFIG_NAME_MAX]; /* the [webhook.*] told of this account's jobs, or "" */
+};
+
+/* An endpoint told when jobs end: POSTed a signed JSON event. */
+struct webhook_cfg {
+	char name[CONFIG_NAME_MAX];
+	char *url;
+	char *secret; /* signs the events (HMAC-SHA256) */
+	int max_attempts;
 };
 
 struct limits_cfg {
@@ -118,6 +125,8 @@ struct config {
 	size_t n_models;
 	struct account_cfg *accounts;
 	size_t n_accounts;
+	struct webhook_cfg *webhooks;
+	size_t n_webhooks;
 };
 
 /*
@@ -131,6 +140,7 @@ void config_free(struct config *c);
 
 const struct model_cfg *config_find_model(const struct config *c, const char *id);
 const struct backend_cfg *config_find_backend(const struct config *c, const char *name);
+const struct webhook_cfg *config_find_webhook(const struct config *c, const char *name);
 const char *config_kind_name(enum backend_kind k);
 /* config_parse_fail_types reads "429,500,timeout" into bits of enum sim_fault_bit. */
 int config_parse_fail_types(const char *s, unsigned *bits, struct err *e);

@@ -240,3 +240,98 @@ def test_unsigned_requests_and_early_stop(d):
         assert not os.path.exists(os.path.join(d, "out", jid, "parts"))
     finally:
         assert srv.stop() == 0
+
+
+class Receiver:
+    """An HTTP endpoint on 127.0.0.1 that records webhook deliveries and
+    answers 500 to the first `fail` of them."""
+
+    def __init__(self, secret, fail=0):
+        import http.server
+        import threading
+        self.secret, self.fail, self.got = secret, fail, []
+        me = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                me.got.append((dict(self.headers), body, time.time()))
+                code = 500 if len(me.got) <= me.fail else 200
+                self.send_response(code)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = "http://127.0.0.1:%d/hook" % self.srv.server_address[1]
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def verify(self, headers, body):
+        import hashlib
+        import hmac
+        sig = headers["X-Barge-Signature"]
+        parts = dict(p.split("=", 1) for p in sig.split(","))
+        want = hmac.new(self.secret.encode(), parts["t"].encode() + b"." + body,
+                        hashlib.sha256).hexdigest()
+        return hmac.compare_digest(want, parts["v1"]) and abs(time.time() - int(parts["t"])) < 300
+
+    def stop(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def test_webhooks_signed_retried_never_blocking(d):
+    ops = Receiver("ops-secret", fail=2)
+    other = Receiver("other-secret")
+    try:
+        cfg = setup(d, records=50)
+        with open(cfg, "a") as f:
+            f.write("[webhook.ops]\nurl = %s\nsecret = ops-secret\n"
+                    "[webhook.other]\nurl = %s\nsecret_env = OTHER_HOOK_SECRET\n"
+                    % (ops.url, other.url))
+        text = open(cfg).read().replace("max_queued_jobs_per_model = 3",
+                                        "max_queued_jobs_per_model = 3\nwebhook = ops")
+        open(cfg, "w").write(text)
+        srv = Serve(cfg, os.path.join(d, "serve.log"),
+                    env={"TEAM_A_SECRET": KEY[1], "OTHER_HOOK_SECRET": "other-secret"})
+        try:
+            st, err, a = create(srv.base, d, name="default-hook")
+            st2, err2, b = create(srv.base, d, name="tagged-hook",
+                                  tags=[{"key": "barge:webhook", "value": "other"}])
+            assert st == 200 and st2 == 200, (err, err2)
+            done = wait_status(srv.base, a["jobArn"], {"Completed"}, key=KEY)
+            t_done = time.time()
+            wait_status(srv.base, b["jobArn"], {"Completed"}, key=KEY)
+            # The job did not wait for its webhook: two 500s and their backoff
+            # are still ahead of the successful delivery.
+            assert len([g for g in ops.got if g[2] <= t_done]) < 3
+            deadline = time.time() + 30
+            while time.time() < deadline and (len(ops.got) < 3 or not other.got):
+                time.sleep(0.1)
+            assert len(ops.got) == 3, len(ops.got)
+            assert len(other.got) == 1
+            ids = {h["X-Barge-Event-Id"] for h, _, _ in ops.got}
+            assert len(ids) == 1                       # one event, retried
+            for h, body, _ in ops.got:
+                assert ops.verify(h, body)
+            h, body, _ = other.got[0]
+            assert other.verify(h, body) and not ops.verify(h, body)
+            ev = json.loads(ops.got[-1][1])
+            assert (ev["type"], ev["status"], ev["jobArn"]) == ("job.ended", "Completed", a["jobArn"])
+            assert ev["processedRecordCount"] == 50 == done["processedRecordCount"]
+            assert ev["inputTokenCount"] > 0 and "batchCost" in ev["cost"]
+            assert json.loads(other.got[0][1])["jobArn"] == b["jobArn"]
+            # A tag naming no configured webhook is refused at creation.
+            st, err, _ = create(srv.base, d, name="bad-hook",
+                                tags=[{"key": "barge:webhook", "value": "nope"}])
+            assert st == 400 and err == "ValidationException"
+            _, _, got = aws_call(srv.base, "GET", job_path(b["jobArn"]), key=KEY)
+            assert {"key": "barge:webhook", "value": "other"} in got["tags"]
+        finally:
+            assert srv.stop() == 0
+        assert "ops-secret" not in srv.logs() and "other-secret" not in srv.logs()
+    finally:
+        ops.stop()
+        other.stop()
