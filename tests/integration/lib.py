@@ -267,17 +267,49 @@ class Serve:
             return f.read()
 
 
+# Debian's python3-botocore: the one signer a fresh Debian 12 (CI) has.
+DEBIAN_PYTHON = "/usr/lib/python3/dist-packages"
+
+
+def debian_botocore():
+    """Imports botocore with Debian's dist-packages first in sys.path, so that
+    the tests sign with the version CI has even where a pip-installed botocore
+    (pyenv) would be found first. A botocore this process imported already
+    stays the one in use; returns the module."""
+    import sys
+    if sys.path[:1] != [DEBIAN_PYTHON]:
+        if DEBIAN_PYTHON in sys.path:
+            sys.path.remove(DEBIAN_PYTHON)
+        sys.path.insert(0, DEBIAN_PYTHON)
+    import botocore
+    import botocore.auth
+    return botocore
+
+
+def signing_clock(when):
+    """A context in which botocore's SigV4 signer reads `when` (naive UTC) as
+    the time. botocore 1.29 (Debian 12) calls datetime.datetime.utcnow() in
+    botocore.auth; newer ones call botocore.compat.get_current_datetime(),
+    imported by name into botocore.auth."""
+    from unittest import mock
+    auth = debian_botocore().auth
+    if hasattr(auth, "get_current_datetime"):
+        return mock.patch.object(auth, "get_current_datetime", return_value=when)
+    dt = mock.MagicMock(wraps=auth.datetime)
+    dt.datetime.utcnow.return_value = when
+    dt.datetime.now.return_value = when
+    return mock.patch.object(auth, "datetime", dt)
+
+
 def aws_call(base, method, path, body=None, key=("AKIDTEST", "secret"), region="us-east-1",
              query="", skew_s=0):
     """Sends one request signed with SigV4 by Debian's botocore (an
-    independent signer); returns (status, error type or None, parsed body)."""
-    import sys
+    independent signer), with a clock skew_s seconds off; returns (status,
+    error type or None, parsed body)."""
+    import datetime
     import urllib.error
     import urllib.request
-    if "/usr/lib/python3/dist-packages" not in sys.path:
-        sys.path.append("/usr/lib/python3/dist-packages")
-    import datetime
-    from unittest import mock
+    debian_botocore()
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
@@ -285,10 +317,8 @@ def aws_call(base, method, path, body=None, key=("AKIDTEST", "secret"), region="
     data = json.dumps(body).encode() if body is not None else None
     headers = {"Content-Type": "application/json"} if data is not None else {}
     r = AWSRequest(method=method, url=url, data=data, headers=headers)
-    when = datetime.datetime.utcnow() + datetime.timedelta(seconds=skew_s)
-    with mock.patch("botocore.auth.datetime") as dt:
-        dt.datetime.utcnow.return_value = when
-        dt.datetime.now.return_value = when
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    with signing_clock(now + datetime.timedelta(seconds=skew_s)):
         SigV4Auth(Credentials(*key), "bedrock", region).add_auth(r)
     req = urllib.request.Request(url, data=data, method=method, headers=dict(r.headers))
     try:

@@ -1,7 +1,9 @@
-"""test_s3.py - barge run with its inputs and outputs on S3: a real S3 server
-that checks SigV4 signatures (@20minutes/s3rver, tests/peers) on 127.0.0.1,
-with inputs uploaded and outputs read back by an independent client, the AWS
-SDK for JavaScript (@aws-sdk/client-s3, tests/peers/s3_sdk.mjs).
+"""test_s3.py - barge run and barge serve with their inputs and outputs on S3,
+and barge results reading them back: a real S3 server that checks SigV4
+signatures (@20minutes/s3rver, tests/peers) on 127.0.0.1, with inputs
+uploaded and outputs read back by an independent client, the AWS SDK for
+JavaScript (@aws-sdk/client-s3, tests/peers/s3_sdk.mjs). docs/s3.md says
+what s3rver does differently from S3.
 
 Every test starts its own s3rver on a free port with a fresh directory and a
 bucket, and stops it in a finally block."""
@@ -15,14 +17,14 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.parse
 from xml.sax.saxutils import escape
 
-from lib import BARGE, HAIKU, Result, assert_exactly_once, barge, claude_input, claude_records, finish, \
-    start, wait_progress, write_jsonl
+from lib import BARGE, HAIKU, Result, Serve, assert_exactly_once, aws_call, barge, claude_input, \
+    claude_records, debian_botocore, finish, read_jsonl, start, wait_progress, wait_status, \
+    write_config, write_jsonl
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PEERS = os.path.join(ROOT, "tests", "peers")
@@ -469,6 +471,246 @@ def test_continuation_over_1000_parts(d):
         srv.stop()
 
 
+# ---- barge serve with S3 inputs and outputs, and `barge results` ----
+
+TEAM_KEY = ("AKIDTEAMS3", "secret-of-team-s3/+")
+ENDED = {"Completed", "PartiallyCompleted", "Failed", "Stopped", "Expired"}
+
+
+def serve_config(d, srv, extra=""):
+    """barge serve with [storage.s3] on s3rver and one account that may use
+    s3://BUCKET/team/ and nothing else of the bucket."""
+    return write_config(os.path.join(d, "serve.ini"), """
+[server]
+data = %(d)s/data
+runners = 2
+[storage.s3]
+endpoint = %(ep)s
+region = us-east-1
+path_style = true
+access_key_id = S3RVER
+secret_access_key = S3RVER
+[account.team]
+account_id = 111111111111
+access_key_id = %(k)s
+secret_access_key = %(s)s
+allowed_uris = s3://%(b)s/team/
+[backend.sim]
+kind = sim
+%(extra)s""" % {"d": d, "ep": srv.endpoint, "k": TEAM_KEY[0], "s": TEAM_KEY[1], "b": BUCKET,
+                "extra": extra})
+
+
+def stop_serve(api):
+    """Stops barge serve: a clean exit, and no sanitizer report in its log."""
+    if api:
+        assert api.stop() == 0, api.logs()[-3000:]
+        no_sanitizer_report(Result(0, "", api.logs()))
+
+
+def create_job(base, input_uri, output_uri, name="s3-job"):
+    body = {"jobName": name, "roleArn": "arn:aws:iam::111111111111:role/batch",
+            "modelId": HAIKU,
+            "inputDataConfig": {"s3InputDataConfig": {"s3Uri": input_uri}},
+            "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": output_uri}}}
+    return aws_call(base, "POST", "/model-invocation-job", body, key=TEAM_KEY)
+
+
+def serve_job(api, input_uri, output_uri, timeout=180):
+    """Creates a job and waits for its end; returns (job id, job)."""
+    st, err, body = create_job(api.base, input_uri, output_uri)
+    assert st == 200, (st, err, body)
+    job = wait_status(api.base, body["jobArn"], ENDED, key=TEAM_KEY, timeout=timeout)
+    assert job["status"] == "Completed", (job, api.logs()[-3000:])
+    return body["jobArn"].rsplit("/", 1)[1], job
+
+
+def client_env(api):
+    """The client's environment: the barge server's endpoint and the
+    account's keys, as a user of `barge submit` has them."""
+    return {"BARGE_ENDPOINT": api.base, "AWS_ACCESS_KEY_ID": TEAM_KEY[0],
+            "AWS_SECRET_ACCESS_KEY": TEAM_KEY[1], "AWS_REGION": "us-east-1"}
+
+
+def test_serve_s3_prefix_input_and_access(d):
+    srv = S3rver(os.path.join(d, "s3"))
+    api = None
+    try:
+        a, b = claude_records(40, "A"), claude_records(25, "B")
+        put(srv, d, "team/in/a.jsonl", a)
+        put(srv, d, "team/in/b.jsonl", b)
+        put(srv, d, "other/in/a.jsonl", a)
+        api = Serve(serve_config(d, srv), os.path.join(d, "serve.log"))
+        jid, job = serve_job(api, "s3://%s/team/in/" % BUCKET, "s3://%s/team/out/" % BUCKET)
+        assert (job["totalRecordCount"], job["processedRecordCount"]) == (65, 65), job
+        # One .out per input object and the manifest; no parts left behind.
+        assert job_keys(srv, "team/out", jid) == ["a.jsonl.out", "b.jsonl.out",
+                                                  "manifest.json.out"]
+        for name, recs in (("a.jsonl", a), ("b.jsonl", b)):
+            lines = get_jsonl(srv, d, "team/out/%s/%s.out" % (jid, name))
+            assert_exactly_once(lines, [r["recordId"] for r in recs])
+            assert all("modelOutput" in l for l in lines), lines[:2]
+        man = get_json(srv, d, "team/out/%s/manifest.json.out" % jid)
+        assert (man["totalRecordCount"], man["successRecordCount"], man["errorRecordCount"]) \
+            == (65, 65, 0), man
+        # Locations outside the account's allowed_uris are refused, in the
+        # same bucket as well, and so is a way out of it through "..".
+        for inp, out in (("s3://%s/other/in/a.jsonl" % BUCKET, "s3://%s/team/out/" % BUCKET),
+                         ("s3://%s/other/in/" % BUCKET, "s3://%s/team/out/" % BUCKET),
+                         ("s3://%s/team/in/" % BUCKET, "s3://%s/other/out/" % BUCKET),
+                         ("s3://%s/teamx/in/a.jsonl" % BUCKET, "s3://%s/team/out/" % BUCKET)):
+            st, err, body = create_job(api.base, inp, out, name="refused")
+            assert (st, err) == (403, "AccessDeniedException"), (inp, out, st, err, body)
+        st, err, body = create_job(api.base, "s3://%s/team/../other/in/a.jsonl" % BUCKET,
+                                   "s3://%s/team/out/" % BUCKET, name="dotdot")
+        assert (st, err) == (400, "ValidationException"), (st, err, body)
+        assert list_keys(srv, "other/out/") == []
+        # A request signed with a clock 20 minutes slow is refused.
+        st, err, _ = aws_call(api.base, "GET", "/model-invocation-jobs", key=TEAM_KEY,
+                              skew_s=-1200)
+        assert (st, err) == (403, "InvalidSignatureException"), (st, err)
+    finally:
+        stop_serve(api)
+        srv.stop()
+
+
+def test_results_from_s3(d):
+    srv = S3rver(os.path.join(d, "s3"))
+    api = None
+    try:
+        # a.jsonl makes an .out of about 24 MiB: the server writes it in a
+        # multipart upload, and `barge results` reads it in ranged blocks.
+        pad = "lorem ipsum dolor sit amet " * 300
+        a = [{"recordId": "A%05d" % i, "modelInput": claude_input(i, "%05d %s" % (i, pad[:8000]))}
+             for i in range(3000)]
+        b = claude_records(30, "B")
+        put(srv, d, "team/in/a.jsonl", a)
+        put(srv, d, "team/in/b.jsonl", b)
+        api = Serve(serve_config(d, srv), os.path.join(d, "serve.log"))
+        jid, _ = serve_job(api, "s3://%s/team/in" % BUCKET, "s3://%s/team/out" % BUCKET)
+        assert srv.open_uploads() == [], srv.open_uploads()
+        # The client signs its calls to barge with the account's keys from
+        # the environment, and reads S3 with the keys of [storage.s3].
+        cfg = s3_config(d, srv)
+        env = client_env(api)
+        res, rss_kib = results_measured(env, jid, "--config", cfg)
+        assert res.rc == 0, Result(res.rc, res.out[:2000], res.err)
+        lines = [json.loads(l) for l in res.out.splitlines()]
+        # Every record exactly once, the files in name order.
+        assert_exactly_once(lines, [r["recordId"] for r in a + b])
+        # Memory is bounded by one block, not by the output (ASan's own
+        # overhead makes its figure meaningless).
+        assert len(res.out) > 24 * 1024 * 1024
+        if "asan" not in os.environ.get("BARGE_TREE", "") + BARGE:
+            assert rss_kib < 32 * 1024, rss_kib
+        print("# barge results peak RSS %.0f MiB for %.1f MiB of output" %
+              (rss_kib / 1024.0, len(res.out) / 1048576.0))
+        # The same job named by its ARN, and $BARGE_CONFIG instead of --config.
+        res = no_sanitizer_report(barge("results", "--manifest",
+                                        "arn:aws:bedrock:us-east-1:111111111111:"
+                                        "model-invocation-job/" + jid,
+                                        env=dict(env, BARGE_CONFIG=cfg)))
+        assert res.rc == 0, res
+        man = json.loads(res.out)
+        assert (man["jobId"], man["totalRecordCount"]) == (jid, 3030), man
+        # --download writes the files, byte for byte what S3 holds.
+        dl = os.path.join(d, "dl", "here")
+        res = no_sanitizer_report(barge("results", jid, "--download", dl, "--config", cfg,
+                                        env=env))
+        assert res.rc == 0 and res.out == "", res
+        assert "3 files copied to %s" % dl in res.err, res
+        assert sorted(os.listdir(dl)) == ["a.jsonl.out", "b.jsonl.out", "manifest.json.out"]
+        for name in ("a.jsonl.out", "b.jsonl.out"):
+            got = os.path.join(d, "got.out")
+            sdk(srv, {"op": "get", "key": "team/out/%s/%s" % (jid, name), "file": got})
+            with open(got, "rb") as f1, open(os.path.join(dl, name), "rb") as f2:
+                assert f1.read() == f2.read(), name
+        assert [r["recordId"] for r in read_jsonl(os.path.join(dl, "b.jsonl.out"))] == \
+            [r["recordId"] for r in b]
+        # Without keys in [storage.s3], S3 is asked with the environment's,
+        # which are barge's: refused, exit 2, and the remedy is named.
+        bare = write_config(os.path.join(d, "bare.ini"), "[storage.s3]\nendpoint = %s\n"
+                            "region = us-east-1\npath_style = true\n" % srv.endpoint)
+        res = no_sanitizer_report(barge("results", jid, "--config", bare, env=env))
+        assert res.rc == 2, res
+        assert "InvalidAccessKeyId" in res.err and "[storage.s3]" in res.err, res
+        assert TEAM_KEY[1] not in res.err + res.out and "S3RVER" not in res.out
+        # A job that failed before writing any output: nothing under its prefix.
+        st, err, body = create_job(api.base, "s3://%s/team/nothing/" % BUCKET,
+                                   "s3://%s/team/out2/" % BUCKET, name="empty")
+        assert st == 200, (st, err, body)
+        job = wait_status(api.base, body["jobArn"], ENDED, key=TEAM_KEY)
+        assert job["status"] == "Failed", job
+        res = no_sanitizer_report(barge("results", body["jobArn"], "--config", cfg, env=env))
+        assert res.rc == 1 and res.out == "", res
+        assert "has no outputs" in res.err and "s3://%s/team/out2/" % BUCKET in res.err, res
+        assert "its message: s3://%s/team/nothing/ does not exist" % BUCKET in res.err, res
+    finally:
+        stop_serve(api)
+        srv.stop()
+
+
+def results_measured(env, *args):
+    """barge results, and the peak resident memory of the process in KiB."""
+    e = dict(os.environ)
+    e.pop("BARGE_CONFIG", None)
+    e.update(env)
+    p = subprocess.run(["python3", "-c", RSS_WRAPPER, BARGE, "results", *args],
+                       capture_output=True, text=True, env=e, timeout=300)
+    err, _, last = p.stderr.rstrip("\n").rpartition("\n")
+    assert last.startswith("maxrss_kib="), p.stderr
+    return no_sanitizer_report(Result(p.returncode, p.stdout, err + "\n")), int(last.split("=")[1])
+
+
+def test_serve_s3_parts_while_running(d):
+    srv = S3rver(os.path.join(d, "s3"))
+    api = None
+    try:
+        n = 3000
+        recs = claude_records(n)
+        put(srv, d, "team/in/a.jsonl", recs)
+        # 20 ms a request, 16 at a time, chunks of 50: about four seconds.
+        api = Serve(serve_config(d, srv, extra="ttft_ms = 20\nmax_concurrency = 16\n"
+                                              "[limits]\nchunk_records = 50\n"),
+                    os.path.join(d, "serve.log"))
+        st, err, body = create_job(api.base, "s3://%s/team/in/a.jsonl" % BUCKET,
+                                   "s3://%s/team/out/" % BUCKET)
+        assert st == 200, (st, err, body)
+        arn = body["jobArn"]
+        jid = arn.rsplit("/", 1)[1]
+        parts = "team/out/%s/parts/" % jid
+        wait_status(api.base, arn, {"InProgress"}, key=TEAM_KEY, timeout=60)
+        # Finished chunks show up under parts/ while the job runs.
+        seen = []
+        deadline = time.time() + 60
+        while not seen and time.time() < deadline:
+            seen = list_keys(srv, parts)
+            if not seen:
+                time.sleep(0.2)
+        _, _, job = aws_call(api.base, "GET", "/model-invocation-job/" +
+                             urllib.parse.quote(arn, safe=""), key=TEAM_KEY)
+        assert seen, "no part appeared under %s" % parts
+        assert job["status"] == "InProgress", job
+        assert all(re.fullmatch(re.escape(parts) + r"a\.jsonl\.\d{6}\.out", k) for k in seen), seen
+        assert 0 < len(seen) < n // 50, seen
+        first = get_jsonl(srv, d, seen[0])
+        assert first and all(l["recordId"] in {r["recordId"] for r in recs} for l in first)
+        job = wait_status(api.base, arn, ENDED, key=TEAM_KEY, timeout=180)
+        assert job["status"] == "Completed", job
+        # The parts are removed once the outputs are written, just after the
+        # job is marked Completed.
+        deadline = time.time() + 30
+        while list_keys(srv, parts) and time.time() < deadline:
+            time.sleep(0.2)
+        assert list_keys(srv, parts) == []
+        assert job_keys(srv, "team/out", jid) == ["a.jsonl.out", "manifest.json.out"]
+        assert_exactly_once(get_jsonl(srv, d, "team/out/%s/a.jsonl.out" % jid),
+                            [r["recordId"] for r in recs])
+    finally:
+        stop_serve(api)
+        srv.stop()
+
+
 # ---- a fake S3 for what s3rver cannot show ----
 
 def xml_text(v):
@@ -538,8 +780,7 @@ class FakeS3:
         return path
 
     def signature_ok(self, h, method, host, body):
-        if "/usr/lib/python3/dist-packages" not in sys.path:
-            sys.path.append("/usr/lib/python3/dist-packages")
+        debian_botocore()
         from botocore.auth import S3SigV4Auth
         from botocore.awsrequest import AWSRequest
         from botocore.credentials import Credentials
