@@ -598,9 +598,12 @@ def test_results_of_unfinished_s3_and_missing_outputs(d):
         f.jobs[JOB_ID] = [job(status="InProgress", output="file://" + out)]
         r = cli("results", JOB_ID, "--endpoint", f.url, *KEYS)
         assert r.rc == 1 and "is InProgress" in r.err and "barge wait" in r.err, r
+        # S3 outputs are read with [storage.s3]'s credentials: with none
+        # configured, results says where S3 credentials come from (exit 2).
         f.jobs[JOB_ID] = [job(status="Completed", output="s3://bucket/out/")]
-        r = cli("results", JOB_ID, "--endpoint", f.url, *KEYS)
-        assert r.rc == 2 and "S3 support" in r.err and "s3://bucket/out/%s/" % JOB_ID in r.err, r
+        r = cli("results", JOB_ID, "--endpoint", f.url, *KEYS,
+                env={"AWS_SHARED_CREDENTIALS_FILE": os.path.join(d, "none")})
+        assert r.rc == 2 and "[storage.s3]" in r.err, r
         f.jobs[JOB_ID] = [job(status="Failed", output="file://" + d + "/elsewhere/",
                               message="validation failed")]
         r = cli("results", JOB_ID, "--endpoint", f.url, *KEYS)
