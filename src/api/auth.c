@@ -16,20 +16,19 @@ static int lookup_secret(void *ctx, const char *akid, struct buf *secret, struct
 	return buf_puts(secret, a->secret_access_key);
 }
 
-int auth_sigv4(const struct service *svc, const struct http_request *req,
-	       struct auth_result *out)
+int auth_verify_sigv4(const struct http_request *req, sigv4_lookup_fn lookup, void *ctx,
+		      struct sigv4_verified *v, struct err *e)
 {
 	struct sigv4_header hs[HTTP_MAX_HEADERS];
 	struct sigv4_request sr;
 	struct sigv4_verify_opts vo;
-	struct sigv4_verified v;
-	size_t n = req->n_headers;
-	struct err e;
 
-	memset(out, 0, sizeof(*out));
-	if (n > HTTP_MAX_HEADERS)
-		n = HTTP_MAX_HEADERS;
-	for (size_t i = 0; i < n; i++) {
+	memset(v, 0, sizeof(*v));
+	if (req->n_headers > HTTP_MAX_HEADERS) {
+		v->verdict = SIGV4_INCOMPLETE;
+		return err_set(e, ERR_INVAL, "too many headers (at most %d)", HTTP_MAX_HEADERS);
+	}
+	for (size_t i = 0; i < req->n_headers; i++) {
 		hs[i].name = req->headers[i].name;
 		hs[i].value = req->headers[i].value;
 	}
@@ -38,18 +37,27 @@ int auth_sigv4(const struct service *svc, const struct http_request *req,
 	sr.path = req->path;
 	sr.query = req->query;
 	sr.headers = hs;
-	sr.n_headers = n;
+	sr.n_headers = req->n_headers;
 	sr.payload = req->body;
 	sr.payload_len = req->body_len;
 	memset(&vo, 0, sizeof(vo));
 	vo.service = "bedrock";
 	vo.now_ms = time_now_ms();
 	vo.max_skew_ms = SIGV4_MAX_SKEW_MS;
-	vo.lookup = lookup_secret;
-	vo.lookup_ctx = (void *)svc;
+	vo.lookup = lookup;
+	vo.lookup_ctx = ctx;
+	return sigv4_verify(&sr, &vo, v, e);
+}
+
+int auth_sigv4(const struct service *svc, const struct http_request *req,
+	       struct auth_result *out)
+{
+	struct sigv4_verified v;
+	struct err e;
+
+	memset(out, 0, sizeof(*out));
 	err_init(&e);
-	memset(&v, 0, sizeof(v));
-	if (sigv4_verify(&sr, &vo, &v, &e) == 0) {
+	if (auth_verify_sigv4(req, lookup_secret, (void *)svc, &v, &e) == 0) {
 		out->account = service_find_account(svc, v.access_key_id);
 		snprintf(out->key_id, sizeof(out->key_id), "%s", v.access_key_id);
 		if (out->account)

@@ -4,6 +4,7 @@
 
 #include "api/http.h"
 #include "core/service.h"
+#include "util/sigv4.h"
 
 /* The outcome of authenticating a request. */
 struct auth_result {
@@ -13,6 +14,15 @@ struct auth_result {
 	char message[512];                 /* for the client; never holds a secret */
 	char key_id[130];                  /* the access key id claimed, for logs */
 };
+
+/*
+ * auth_verify_sigv4 checks req's SigV4 signature for service "bedrock" (any
+ * region, at most SIGV4_MAX_SKEW_MS off the clock), finding secrets with
+ * lookup(ctx, ...). v holds the verdict and the claimed key either way.
+ * Returns 0 when authentic, else a negative code with the reason in e.
+ */
+int auth_verify_sigv4(const struct http_request *req, sigv4_lookup_fn lookup, void *ctx,
+		      struct sigv4_verified *v, struct err *e);
 
 /*
  * auth_sigv4 verifies req's SigV4 signature (service "bedrock", any region)

@@ -294,38 +294,6 @@ static void op_stop(struct service *svc, struct http_request *req, const struct 
 	buf_free(&out);
 }
 
-/* decode percent-decodes s[0..n) into out (a string of at most outsz-1 bytes). */
-static int decode(const char *s, size_t n, char *out, size_t outsz)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (c == '%') {
-			char hex[3];
-			char *end;
-			long v;
-
-			if (i + 2 >= n)
-				return -1;
-			hex[0] = s[i + 1];
-			hex[1] = s[i + 2];
-			hex[2] = '\0';
-			v = strtol(hex, &end, 16);
-			if (*end || v <= 0)
-				return -1;
-			c = (char)v;
-			i += 2;
-		}
-		if (o + 1 >= outsz)
-			return -1;
-		out[o++] = c;
-	}
-	out[o] = '\0';
-	return 0;
-}
-
 struct list_q {
 	char status[32], name[256], after[64], before[64], max[16], token[64], sort_by[32],
 		order[32];
@@ -342,8 +310,8 @@ static int parse_query(const char *q, struct list_q *lq, struct err *e)
 		size_t dsz = 0;
 
 		kl = eq ? (size_t)(eq - q) : len;
-		if (decode(q, kl, key, sizeof(key)) ||
-		    decode(eq ? eq + 1 : "", eq ? len - kl - 1 : 0, val, sizeof(val)))
+		if (uri_pct_decode(q, kl, key, sizeof(key), true) ||
+		    uri_pct_decode(eq ? eq + 1 : "", eq ? len - kl - 1 : 0, val, sizeof(val), true))
 			return err_set(e, ERR_INVAL, "the query string is malformed");
 		if (!strcmp(key, "statusEquals"))
 			dst = lq->status, dsz = sizeof(lq->status);
@@ -488,7 +456,7 @@ bool bedrock_handle(struct service *svc, struct http_request *req)
 		size_t len = strcspn(rest + 1, "/");
 		const char *tail = rest + 1 + len;
 
-		if (decode(rest + 1, len, ident, sizeof(ident)) || !len) {
+		if (uri_pct_decode(rest + 1, len, ident, sizeof(ident), true) || !len) {
 			bedrock_reply_error(req, 400, "ValidationException",
 					    "the job identifier in the path is malformed");
 		} else if (!*tail) {

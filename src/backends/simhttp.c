@@ -1,14 +1,15 @@
 /* simhttp.c - the simulator over HTTP: OpenAI, Anthropic and Bedrock-runtime dialects. */
-#include "util/sigv4.h"
-#include "util/time.h"
 #include "backends/simhttp.h"
+#include "api/auth.h"
 #include "backends/simcore.h"
 #include "formats/format.h"
 #include "util/buf.h"
 #include "util/ids.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/sigv4.h"
 #include "util/time.h"
+#include "util/uri.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -392,42 +393,6 @@ static void *sim_timer_main(void *arg)
 
 /* ---- requests --------------------------------------------------------- */
 
-static int sim_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/*
- * sim_pct_decode decodes s[0..n) into out (NUL-terminated). A '%' not
- * followed by two hex digits is kept as is, as lenient servers do. Returns
- * ERR_LIMIT when out is too small.
- */
-static int sim_pct_decode(const char *s, size_t n, char *out, size_t outsz)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (c == '%' && i + 2 < n && sim_hexval(s[i + 1]) >= 0 &&
-		    sim_hexval(s[i + 2]) >= 0) {
-			c = (char)(sim_hexval(s[i + 1]) * 16 + sim_hexval(s[i + 2]));
-			i += 2;
-		}
-		if (o + 1 >= outsz)
-			return ERR_LIMIT;
-		out[o++] = c;
-	}
-	out[o] = '\0';
-	return 0;
-}
-
 /*
  * sim_route_of reads the path: false when no endpoint has it. Bedrock's
  * model id is the one path segment between /model/ and the operation, and
@@ -472,7 +437,7 @@ static bool sim_route_of(const char *path, struct sim_route *rt)
 	else
 		return false;
 	rt->bedrock = true;
-	rt->model_ok = !sim_pct_decode(id, (size_t)(slash - id), rt->model, sizeof(rt->model));
+	rt->model_ok = !uri_pct_decode(id, (size_t)(slash - id), rt->model, sizeof(rt->model), false);
 	return true;
 }
 
@@ -526,7 +491,7 @@ static uint64_t sim_count_arrival(struct simhttp *s, const char *path)
 	st->requests++;
 	if (st->arrivals && st->n_arrivals < SIMHTTP_MAX_ARRIVALS)
 		st->arrivals[st->n_arrivals++] = (uint32_t)(t < 0 ? 0 : t);
-	if (sim_pct_decode(path, strlen(path), key, sizeof(key))) {
+	if (uri_pct_decode(path, strlen(path), key, sizeof(key), false)) {
 		st->other_paths++;
 	} else {
 		for (i = 0; i < st->n_paths; i++)
@@ -837,38 +802,13 @@ static int sim_lookup_secret(void *ctx, const char *akid, struct buf *secret, st
 static bool sim_signature_ok(struct simhttp *s, struct http_request *req,
 			     struct sim_reply *r)
 {
-	struct sigv4_header hs[64];
-	struct sigv4_request sr;
-	struct sigv4_verify_opts vo;
 	struct sigv4_verified v;
 	struct err e;
 
 	if (!s->o.aws_access_key_id)
 		return true;
-	if (req->n_headers > sizeof(hs) / sizeof(hs[0])) {
-		sim_error(r, SD_BEDROCK, 400, "too many headers");
-		return false;
-	}
-	for (size_t i = 0; i < req->n_headers; i++) {
-		hs[i].name = req->headers[i].name;
-		hs[i].value = req->headers[i].value;
-	}
-	memset(&sr, 0, sizeof(sr));
-	sr.method = req->method;
-	sr.path = req->path;
-	sr.query = req->query;
-	sr.headers = hs;
-	sr.n_headers = req->n_headers;
-	sr.payload = req->body;
-	sr.payload_len = req->body_len;
-	memset(&vo, 0, sizeof(vo));
-	vo.service = "bedrock";
-	vo.now_ms = time_now_ms();
-	vo.max_skew_ms = SIGV4_MAX_SKEW_MS;
-	vo.lookup = sim_lookup_secret;
-	vo.lookup_ctx = s;
 	err_init(&e);
-	if (sigv4_verify(&sr, &vo, &v, &e) == 0)
+	if (auth_verify_sigv4(req, sim_lookup_secret, s, &v, &e) == 0)
 		return true;
 	sim_error_named(r, SD_BEDROCK, sigv4_verdict_http_status(v.verdict),
 			sigv4_verdict_aws_code(v.verdict), e.msg);

@@ -35,16 +35,6 @@ struct scheduler {
 	int n_workers;
 };
 
-static bool stopping(struct service *svc)
-{
-	bool s;
-
-	pthread_mutex_lock(&svc->mu);
-	s = svc->stopping;
-	pthread_mutex_unlock(&svc->mu);
-	return s;
-}
-
 /* list_status returns the jobs in status st, oldest first. */
 static int list_status(struct service *svc, enum job_status st, struct job **v, size_t *n)
 {
@@ -246,25 +236,13 @@ static void *lifecycle_main(void *arg)
 	struct scheduler *S = arg;
 	struct service *svc = S->svc;
 
-	while (!stopping(svc)) {
+	while (!service_stopping(svc)) {
 		bool busy;
 
 		round_once(svc, &busy);
 		if (busy)
 			continue;
-		pthread_mutex_lock(&svc->mu);
-		if (!svc->stopping) {
-			struct timespec ts;
-
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += ROUND_MS * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-			pthread_cond_timedwait(&svc->wake, &svc->mu, &ts);
-		}
-		pthread_mutex_unlock(&svc->mu);
+		service_nap(svc, ROUND_MS);
 	}
 	return NULL;
 }
@@ -362,7 +340,7 @@ static void *worker_main(void *arg)
 		engine_free(eng);
 		return NULL;
 	}
-	while (!stopping(svc)) {
+	while (!service_stopping(svc)) {
 		int64_t now = time_mono_ms();
 
 		if (now - last_poll >= POLL_MS) {

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define HOUR_MS ((int64_t)3600 * 1000)
 
@@ -54,6 +55,34 @@ void service_wake(struct service *svc)
 {
 	pthread_mutex_lock(&svc->mu);
 	pthread_cond_broadcast(&svc->wake);
+	pthread_mutex_unlock(&svc->mu);
+}
+
+bool service_stopping(struct service *svc)
+{
+	bool s;
+
+	pthread_mutex_lock(&svc->mu);
+	s = svc->stopping;
+	pthread_mutex_unlock(&svc->mu);
+	return s;
+}
+
+void service_nap(struct service *svc, int64_t ms)
+{
+	struct timespec ts;
+
+	pthread_mutex_lock(&svc->mu);
+	if (!svc->stopping) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += ms / 1000;
+		ts.tv_nsec += (ms % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&svc->wake, &svc->mu, &ts);
+	}
 	pthread_mutex_unlock(&svc->mu);
 }
 

@@ -59,6 +59,14 @@ int service_init(struct service *svc, const struct config *cfg, struct store *st
 void service_free(struct service *svc);
 /* service_wake tells the scheduler that something changed. */
 void service_wake(struct service *svc);
+/* service_stopping is true once the service has been asked to stop. */
+bool service_stopping(struct service *svc);
+/*
+ * service_nap waits up to ms for service_wake or the stop, so that a
+ * background thread with nothing to do neither spins nor sleeps through
+ * a shutdown. It returns at once when the service is stopping.
+ */
+void service_nap(struct service *svc, int64_t ms);
 
 /*
  * service_create checks rq and creates a Submitted job, or returns the job

@@ -181,16 +181,6 @@ static long post(CURL *h, const struct webhook_cfg *w, const struct delivery *d,
 	return status;
 }
 
-static bool stopping(struct service *svc)
-{
-	bool s;
-
-	pthread_mutex_lock(&svc->mu);
-	s = svc->stopping;
-	pthread_mutex_unlock(&svc->mu);
-	return s;
-}
-
 /* deliver makes one attempt at d and records the outcome. */
 static void deliver(struct service *svc, CURL *h, struct rng *rng, const struct delivery *d)
 {
@@ -239,31 +229,18 @@ void *webhook_thread_main(void *arg)
 	struct rng rng;
 
 	rng_seed(&rng, (uint64_t)time_now_ms());
-	while (h && !stopping(svc)) {
+	while (h && !service_stopping(svc)) {
 		struct delivery *v = NULL;
 		size_t n = 0;
 		struct err e;
 
 		if (store_delivery_due(svc->st, time_now_ms(), BATCH, &v, &n, &e))
 			log_error("webhooks: %s", e.msg);
-		for (size_t i = 0; i < n && !stopping(svc); i++)
+		for (size_t i = 0; i < n && !service_stopping(svc); i++)
 			deliver(svc, h, &rng, &v[i]);
 		deliveries_free(v, n);
-		if (n < BATCH) {
-			struct timespec ts;
-
-			pthread_mutex_lock(&svc->mu);
-			if (!svc->stopping) {
-				clock_gettime(CLOCK_REALTIME, &ts);
-				ts.tv_nsec += POLL_MS * 1000000L;
-				if (ts.tv_nsec >= 1000000000L) {
-					ts.tv_sec++;
-					ts.tv_nsec -= 1000000000L;
-				}
-				pthread_cond_timedwait(&svc->wake, &svc->mu, &ts);
-			}
-			pthread_mutex_unlock(&svc->mu);
-		}
+		if (n < BATCH)
+			service_nap(svc, POLL_MS);
 	}
 	if (h)
 		curl_easy_cleanup(h);

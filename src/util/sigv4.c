@@ -1,5 +1,6 @@
 /* sigv4.c - AWS Signature Version 4 on OpenSSL: canonical requests, signing, verification. */
 #include "util/sigv4.h"
+#include "util/uri.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -64,17 +65,6 @@ static bool is_unreserved(unsigned char c)
 static bool is_space(unsigned char c)
 {
 	return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
-}
-
-static int hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 static char ascii_lower(char c)
@@ -176,8 +166,8 @@ int sigv4_uri_decode(struct buf *out, const char *s, size_t n)
 
 		if (s[i] != '%' || i + 2 >= n)
 			continue;
-		hi = hex_value((unsigned char)s[i + 1]);
-		lo = hex_value((unsigned char)s[i + 2]);
+		hi = uri_hex_digit((unsigned char)s[i + 1]);
+		lo = uri_hex_digit((unsigned char)s[i + 2]);
 		if (hi < 0 || lo < 0)
 			continue;
 		buf_append(out, s + run, i - run);
@@ -1119,7 +1109,7 @@ static bool is_hex64(const char *s)
 	size_t i;
 
 	for (i = 0; s[i]; i++)
-		if (hex_value((unsigned char)s[i]) < 0)
+		if (uri_hex_digit((unsigned char)s[i]) < 0)
 			return false;
 	return i == SIGV4_HEX_LEN;
 }

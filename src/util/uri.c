@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int hexval(char c)
+int uri_hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -17,26 +17,26 @@ static int hexval(char c)
 	return -1;
 }
 
-/* decode writes the percent-decoded s into out; fails on a bad escape or NUL. */
-static int decode(const char *s, char *out, size_t n)
+int uri_pct_decode(const char *s, size_t n, char *out, size_t outsz, bool strict)
 {
 	size_t o = 0;
 
-	for (; *s; s++) {
-		char c = *s;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
 
 		if (c == '%') {
-			int h = hexval(s[1]), l = h >= 0 ? hexval(s[2]) : -1;
+			int h = i + 2 < n ? uri_hex_digit((unsigned char)s[i + 1]) : -1;
+			int l = h >= 0 ? uri_hex_digit((unsigned char)s[i + 2]) : -1;
 
-			if (h < 0 || l < 0)
-				return -1;
-			c = (char)(h * 16 + l);
-			if (!c)
-				return -1;
-			s += 2;
+			if (h >= 0 && l >= 0 && (h || l || !strict)) {
+				c = (char)(h * 16 + l);
+				i += 2;
+			} else if (strict) {
+				return ERR_INVAL;
+			}
 		}
-		if (o + 1 >= n)
-			return -1;
+		if (o + 1 >= outsz)
+			return ERR_LIMIT;
 		out[o++] = c;
 	}
 	out[o] = '\0';
@@ -138,7 +138,7 @@ int uri_canonical(const char *uri, char *out, size_t n, struct err *e)
 	if (p[0] != '/')
 		return err_set(e, ERR_INVAL, "%.200s: a local location must be an absolute path",
 			       uri);
-	if (decode(p, path, sizeof(path)))
+	if (uri_pct_decode(p, strlen(p), path, sizeof(path), true))
 		return err_set(e, ERR_INVAL, "%.200s: bad percent-escape in the location", uri);
 	if (!clean_segments(path))
 		return err_set(e, ERR_INVAL,

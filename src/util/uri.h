@@ -29,6 +29,18 @@ int uri_canonical(const char *uri, char *out, size_t n, struct err *e);
  */
 bool uri_allowed(const char *loc, char *const *roots, size_t n_roots);
 
+/*
+ * uri_pct_decode decodes the percent-escapes of s[0..n) into out, a string
+ * of at most outsz-1 bytes. strict (for locations and API paths) refuses a
+ * '%' without two hex digits and an escaped NUL with ERR_INVAL; otherwise
+ * such a '%' is kept as written, as lenient servers do. ERR_LIMIT when out
+ * is too small. out is undefined after a failure.
+ */
+int uri_pct_decode(const char *s, size_t n, char *out, size_t outsz, bool strict);
+
+/* uri_hex_digit is the value of hex digit c, or -1. */
+int uri_hex_digit(int c);
+
 /* uri_is_local is true for a plain path (what uri_canonical gives for files). */
 bool uri_is_local(const char *loc);
 
