@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 #include "core/scheduler.h"
 #include "core/service.h"
+#include "objects/objects.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -75,26 +76,6 @@ static void handle(void *ud, struct http_request *req)
 				    "no operation lives at this path");
 }
 
-/* make_dirs creates path and its parents. */
-static int make_dirs(const char *path)
-{
-	char tmp[PATH_MAX];
-	size_t n = strlen(path);
-
-	if (n >= sizeof(tmp))
-		return -1;
-	memcpy(tmp, path, n + 1);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-				return -1;
-			*p = '/';
-		}
-	}
-	return mkdir(tmp, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 static void warn_accounts(const struct config *c)
 {
 	size_t keyed = 0;
@@ -161,12 +142,18 @@ int cmd_serve(int argc, char **argv)
 			      sizeof(ho.host), &ho.port);
 	if (rc)
 		goto out;
-	if (!realpath(cfg.server.data, data) && (make_dirs(cfg.server.data) ||
-						 !realpath(cfg.server.data, data))) {
-		fprintf(stderr, "barge serve: cannot create the data directory %s: %s\n",
-			cfg.server.data, strerror(errno));
-		rc = EXIT_USAGE;
-		goto out;
+	if (!realpath(cfg.server.data, data)) {
+		struct err de;
+
+		err_init(&de);
+		if (!objects_mkdirs(cfg.server.data, &de) && !realpath(cfg.server.data, data))
+			err_set(&de, ERR_IO, "%s: %s", cfg.server.data, strerror(errno));
+		if (de.msg[0]) {
+			fprintf(stderr, "barge serve: cannot create the data directory: %s\n",
+				de.msg);
+			rc = EXIT_USAGE;
+			goto out;
+		}
 	}
 	if (cfg.server.store)
 		snprintf(store_url, sizeof(store_url), "%s", cfg.server.store);

@@ -5,6 +5,7 @@
 #include "core/result.h"
 #include "core/validate.h"
 #include "engine/limiter.h"
+#include "objects/objects.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/time.h"
@@ -118,25 +119,6 @@ static void fail_job(struct run_job *J, const struct err *e)
 		return;
 	J->failed = 1;
 	J->ferr = *e;
-}
-
-static int mkdirs(const char *path)
-{
-	char tmp[PATH_MAX];
-	size_t n = strlen(path);
-
-	if (n >= sizeof(tmp))
-		return -1;
-	memcpy(tmp, path, n + 1);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-				return -1;
-			*p = '/';
-		}
-	}
-	return mkdir(tmp, 0755) < 0 && errno != EEXIST ? -1 : 0;
 }
 
 static void chunk_free(struct run_chunk *ch)
@@ -417,7 +399,12 @@ static int open_chunk(struct run_job *J, struct err *e)
 		result_count(&J->prog.c, r);
 	}
 	snprintf(dir, sizeof(dir), "%s/%s", o->journal_dir, J->job.id);
-	if (mkdirs(dir) < 0 || !(ch->journal = fopen(ch->journal_path, "a"))) {
+	rc = objects_mkdirs(dir, e);
+	if (rc) {
+		chunk_free(ch);
+		return rc;
+	}
+	if (!(ch->journal = fopen(ch->journal_path, "a"))) {
 		rc = err_set(e, ERR_IO, "%s: cannot open journal: %s", ch->journal_path,
 			     strerror(errno));
 		chunk_free(ch);

@@ -110,25 +110,44 @@ struct fs_writer {
 	size_t wlen;
 };
 
-/* mkdir_parents creates every missing directory above path. */
+int objects_mkdirs(const char *dir, struct err *e)
+{
+	char tmp[PATH_MAX];
+	size_t n = strlen(dir);
+
+	if (n >= sizeof(tmp))
+		return err_set(e, ERR_INVAL, "%.200s...: path too long", dir);
+	memcpy(tmp, dir, n + 1);
+	/* Each prefix that ends before a slash is a directory to have. */
+	for (char *p = tmp + 1;; p++) {
+		if (*p && *p != '/')
+			continue;
+		char c = *p;
+
+		*p = '\0';
+		if (tmp[0] && mkdir(tmp, 0755) < 0 && errno != EEXIST)
+			return err_set(e, ERR_IO, "%s: cannot create directory: %s", tmp,
+				       strerror(errno));
+		*p = c;
+		if (!c)
+			return 0;
+	}
+}
+
+/* mkdir_parents creates every missing directory above the file path. */
 static int mkdir_parents(const char *path, struct err *e)
 {
 	char tmp[PATH_MAX];
-	size_t n = strlen(path);
+	const char *slash = strrchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path) : 0;
 
+	if (n == 0)
+		return 0;
 	if (n >= sizeof(tmp))
-		return err_set(e, ERR_INVAL, "%s: path too long", path);
-	memcpy(tmp, path, n + 1);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-			return err_set(e, ERR_IO, "%s: cannot create directory: %s", tmp,
-				       strerror(errno));
-		*p = '/';
-	}
-	return 0;
+		return err_set(e, ERR_INVAL, "%.200s...: path too long", path);
+	memcpy(tmp, path, n);
+	tmp[n] = '\0';
+	return objects_mkdirs(tmp, e);
 }
 
 static int write_all(struct fs_writer *f, const char *s, size_t n, struct err *e)

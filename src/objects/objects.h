@@ -78,6 +78,13 @@ int objects_list(struct objects *o, const char *prefix,
  * result is malloc'd (caller frees) or NULL when out of memory.
  */
 char *objects_join(const char *base, const char *name);
+/*
+ * objects_mkdirs creates the local directory dir and its missing parents,
+ * like mkdir -p (mode 0755). A directory that exists is fine; what was
+ * created before a failure stays.
+ */
+int objects_mkdirs(const char *dir, struct err *e);
+
 /* objects_basename returns a pointer to the last path component of uri. */
 const char *objects_basename(const char *uri);
 
