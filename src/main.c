@@ -25,6 +25,10 @@ static const struct command commands[] = {
 	{"stop", cmd_stop, "stop a job of a barge server"},
 	{"wait", cmd_wait, "wait for a job of a barge server to end, with progress"},
 	{"results", cmd_results, "print or download a finished job's output lines"},
+	{"retry", cmd_retry, "a follow-up job of a job's failed (or unprocessed) records"},
+	{"split", cmd_split, "cut an input into parts that each fit one job"},
+	{"report", cmd_report, "a finished job's max_tokens use and its cost on other models"},
+	{"compact", cmd_compact, "remove redundant whitespace from prompts, show the savings"},
 };
 
 static void print_help(FILE *f)

@@ -90,18 +90,3 @@ int cli_split_listen(const char *cmd, const char *arg, char *host, size_t hostsz
 	return 0;
 }
 
-void cli_fmt_int(char *out, size_t n, int64_t v)
-{
-	char tmp[32];
-	int len = snprintf(tmp, sizeof(tmp), "%lld", (long long)(v < 0 ? -v : v));
-	size_t o = 0;
-
-	if (v < 0 && o + 1 < n)
-		out[o++] = '-';
-	for (int i = 0; i < len && o + 2 < n; i++) {
-		if (i && (len - i) % 3 == 0)
-			out[o++] = ',';
-		out[o++] = tmp[i];
-	}
-	out[o] = '\0';
-}

@@ -157,9 +157,9 @@ int cmd_estimate(int argc, char **argv)
 	} else {
 		char r[32], it[32], ot[32];
 
-		cli_fmt_int(r, sizeof(r), n_records);
-		cli_fmt_int(it, sizeof(it), (int64_t)in_tokens);
-		cli_fmt_int(ot, sizeof(ot), (int64_t)out_tokens);
+		buf_fmt_int(r, sizeof(r), n_records);
+		buf_fmt_int(it, sizeof(it), (int64_t)in_tokens);
+		buf_fmt_int(ot, sizeof(ot), (int64_t)out_tokens);
 		buf_printf(&b, "estimate for %s records on %s\n", r, m.model->id);
 		buf_printf(&b, "  tokens   %s input (approximate), %s output (from %s)\n", it, ot,
 			   out_from);

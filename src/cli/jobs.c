@@ -1,6 +1,7 @@
 /* jobs.c - `barge submit|get|list|stop|wait`: the job commands of the client of a barge server. */
 #include "cli/cli.h"
 #include "cli/client.h"
+#include "core/split.h"
 #include "util/buf.h"
 #include "util/ids.h"
 #include "util/json.h"
@@ -20,6 +21,9 @@
 #define JOBS_MAX_TAGS 200
 /* --all stops after this many pages, in case a server hands out tokens forever. */
 #define JOBS_MAX_PAGES 100000
+/* Bedrock's job names have at most 63 characters; --split adds "-part-0001". */
+#define JOBS_NAME_MAX 63
+#define JOBS_PART_SUFFIX_LEN 10
 /* After a first answer, `wait` rides out a server that is away this long. */
 #define JOBS_WAIT_GRACE_MS ((int64_t)60 * 1000)
 
@@ -86,6 +90,13 @@ static const char submit_usage[] =
 	"  --tag KEY=VALUE        a tag for the job; repeat for more\n"
 	"  --client-token TOKEN   idempotency token: a repeat returns the same job\n"
 	"                         (default: a random one, so retries are safe)\n"
+	"  --split N              split the input (one .jsonl file, local or s3://) into\n"
+	"                         parts of at most N records next to it, named as\n"
+	"                         `barge split` names them (in.jsonl gives\n"
+	"                         in.part-0001.jsonl, ...), and submit one job per\n"
+	"                         part, named NAME-part-0001, ...; prints one ARN per\n"
+	"                         line. Parts also keep to the configuration's\n"
+	"                         [limits] (max_records_per_job, max_file_bytes)\n"
 	"  --json                 print the server's JSON answer instead of the ARN\n";
 
 enum {
@@ -98,6 +109,7 @@ enum {
 	SUBMIT_TYPE,
 	SUBMIT_TAG,
 	SUBMIT_TOKEN,
+	SUBMIT_SPLIT,
 	OPT_JSON,
 };
 
@@ -105,6 +117,7 @@ struct submit_args {
 	struct client_opts co;
 	const char *input, *output, *model, *name, *role, *type, *token;
 	long long timeout_h;
+	long long split;      /* --split N: records per part; 0: no split */
 	const char *tags[JOBS_MAX_TAGS];
 	size_t n_tags;
 	bool json;
@@ -122,6 +135,7 @@ static int submit_parse(int argc, char **argv, struct submit_args *a)
 		{"invocation-type", required_argument, NULL, SUBMIT_TYPE},
 		{"tag", required_argument, NULL, SUBMIT_TAG},
 		{"client-token", required_argument, NULL, SUBMIT_TOKEN},
+		{"split", required_argument, NULL, SUBMIT_SPLIT},
 		{"json", no_argument, NULL, OPT_JSON},
 		CLIENT_COMMON_OPTIONS,
 		{NULL, 0, NULL, 0},
@@ -145,6 +159,10 @@ static int submit_parse(int argc, char **argv, struct submit_args *a)
 		case SUBMIT_TIMEOUT:
 			if ((rc = jobs_parse_int("submit", "--timeout-hours", optarg, 24, 168,
 						 &a->timeout_h)))
+				return rc;
+			break;
+		case SUBMIT_SPLIT:
+			if ((rc = jobs_parse_int("submit", "--split", optarg, 1, LLONG_MAX, &a->split)))
 				return rc;
 			break;
 		case SUBMIT_TYPE:
@@ -177,6 +195,13 @@ static int submit_parse(int argc, char **argv, struct submit_args *a)
 		return cli_usage("submit", "--output is required: the prefix for the results");
 	if (!a->model)
 		return cli_usage("submit", "--model is required (`barge models` lists the models)");
+	if (a->split && a->name && strlen(a->name) > JOBS_NAME_MAX - JOBS_PART_SUFFIX_LEN)
+		return cli_usage("submit", "--name may have at most %d characters with --split, which "
+					   "adds \"-part-0001\" and so on",
+				 JOBS_NAME_MAX - JOBS_PART_SUFFIX_LEN);
+	if (a->split && a->input[0] && a->input[strlen(a->input) - 1] == '/')
+		return cli_usage("submit", "--split takes one .jsonl file as --input, not the prefix "
+					   "%s: split each file with `barge split`", a->input);
 	return 0;
 }
 
@@ -267,6 +292,18 @@ fail:
 	return out;
 }
 
+/* submit_default_name writes the name of a job submitted without --name. */
+static void submit_default_name(char *name, size_t n)
+{
+	int64_t now = time_now_ms();
+	char ts[32];
+
+	/* "2026-11-26T05:30:00Z" becomes "20261126-053000", plus milliseconds. */
+	time_format_rfc3339(now, ts, sizeof(ts));
+	snprintf(name, n, "barge-%.4s%.2s%.2s-%.2s%.2s%.2s-%03d", ts, ts + 5, ts + 8, ts + 11,
+		 ts + 14, ts + 17, (int)(now % 1000));
+}
+
 /* submit_body writes the CreateModelInvocationJob request of a to b. */
 static int submit_body(struct buf *b, const struct submit_args *a, const char *in,
 		       const char *out, const struct client *c)
@@ -274,15 +311,8 @@ static int submit_body(struct buf *b, const struct submit_args *a, const char *i
 	char name[64], token[33], role[128];
 	unsigned char rnd[16];
 
-	if (!a->name) {
-		int64_t now = time_now_ms();
-		char ts[32];
-
-		/* "2026-11-26T05:30:00Z" becomes "20261126-053000", plus milliseconds. */
-		time_format_rfc3339(now, ts, sizeof(ts));
-		snprintf(name, sizeof(name), "barge-%.4s%.2s%.2s-%.2s%.2s%.2s-%03d", ts, ts + 5,
-			 ts + 8, ts + 11, ts + 14, ts + 17, (int)(now % 1000));
-	}
+	if (!a->name)
+		submit_default_name(name, sizeof(name));
 	if (!a->token) {
 		/* As the AWS SDKs do: a fresh token makes this submit safe to retry. */
 		ids_random_bytes(rnd, sizeof(rnd));
@@ -327,21 +357,130 @@ static int submit_body(struct buf *b, const struct submit_args *a, const char *i
 	return b->err;
 }
 
+/* submit_one sends the request of a job of in and prints its ARN (or the answer). */
+static int submit_one(struct client *c, const struct submit_args *a, const char *in,
+		      const char *out)
+{
+	struct client_resp r;
+	struct buf body;
+	struct err e;
+	const char *arn;
+	int rc;
+
+	client_resp_init(&r);
+	buf_init(&body, JOBS_BODY_MAX);
+	err_init(&e);
+	if (submit_body(&body, a, in, out, c)) {
+		fprintf(stderr, "barge submit: the request is larger than %zu bytes: shorten the "
+				"tags or URIs\n", JOBS_BODY_MAX);
+		rc = EXIT_USAGE;
+		goto done;
+	}
+	rc = client_call(c, "POST", "/model-invocation-job", NULL, body.data, &r, &e);
+	if (rc) {
+		rc = client_fail(c, rc, &e, &r);
+		goto done;
+	}
+	arn = json_get_str(r.json, "jobArn");
+	if (!arn) {
+		fprintf(stderr, "barge submit: the server's answer has no jobArn: is %s%s a barge "
+				"server?\n", c->base, c->prefix);
+		rc = EXIT_FAILED;
+		goto done;
+	}
+	if (a->json)
+		jobs_print_body(&r);
+	else
+		printf("%s\n", arn);
+	/* A caller reading ARNs as they come sees each job at once. */
+	fflush(stdout);
+	rc = EXIT_COMPLETED;
+done:
+	client_resp_free(&r);
+	buf_free(&body);
+	return rc;
+}
+
+/*
+ * submit_split cuts the input in into parts next to it (as `barge split`
+ * does, within the configuration's limits) and submits one job per part,
+ * named <name>-part-0001 and so on. The parts stay where they are: they are
+ * the jobs' inputs, which the server reads later.
+ */
+static int submit_split(struct client *c, const struct submit_args *a, const char *in,
+			const char *out)
+{
+	struct config cfg;
+	struct objects *obj = NULL;
+	struct split_opts so = {0};
+	struct split_result res;
+	struct submit_args pa;
+	struct obj_stat st;
+	struct err e;
+	char base[JOBS_NAME_MAX + 1], name[JOBS_NAME_MAX + 1], token[320];
+	int rc;
+
+	memset(&cfg, 0, sizeof(cfg));
+	memset(&res, 0, sizeof(res));
+	if ((rc = cli_load_config("submit", a->co.config, &cfg)))
+		goto done;
+	obj = objects_new(&cfg.s3);
+	if (!obj) {
+		fprintf(stderr, "barge submit: out of memory\n");
+		rc = EXIT_FAILED;
+		goto done;
+	}
+	if (objects_stat(obj, in, &st, &e) == 0 && st.is_prefix) {
+		rc = cli_usage("submit", "--split takes one .jsonl file as --input, not the directory "
+					 "%s: split each file with `barge split`", a->input);
+		goto done;
+	}
+	so.max_records = (uint64_t)a->split;
+	so.lim = &cfg.limits;
+	if (split_input(obj, in, &so, &res, &e)) {
+		fprintf(stderr, "barge submit: %s\n", e.msg);
+		rc = EXIT_FAILED;
+		goto done;
+	}
+	fprintf(stderr, "barge submit: split %s into %zu part%s of at most %llu records\n", a->input,
+		res.n_parts, res.n_parts == 1 ? "" : "s", (unsigned long long)res.max_records);
+	if (!a->name)
+		submit_default_name(base, sizeof(base));
+	pa = *a;
+	for (size_t i = 0; i < res.n_parts; i++) {
+		snprintf(name, sizeof(name), "%s-part-%04zu", a->name ? a->name : base, i + 1);
+		pa.name = name;
+		if (a->token) {
+			/* Each part's own token, so that a repeat returns the same jobs. */
+			snprintf(token, sizeof(token), "%s-part-%04zu", a->token, i + 1);
+			pa.token = token;
+		}
+		rc = submit_one(c, &pa, res.parts[i].uri, out);
+		if (rc) {
+			fprintf(stderr,
+				"barge submit: %zu of %zu parts were submitted; the rest start at %s: "
+				"submit each with `barge submit --input PART ...` once the problem is "
+				"fixed\n",
+				i, res.n_parts, res.parts[i].uri);
+			goto done;
+		}
+	}
+	rc = EXIT_COMPLETED;
+done:
+	split_result_free(&res);
+	objects_free(obj);
+	config_free(&cfg);
+	return rc;
+}
+
 int cmd_submit(int argc, char **argv)
 {
 	struct submit_args a;
 	struct client c;
-	struct client_resp r;
-	struct buf body;
-	struct err e;
 	char *in = NULL, *out = NULL;
-	const char *arn;
 	int rc;
 
 	memset(&c, 0, sizeof(c));
-	client_resp_init(&r);
-	buf_init(&body, JOBS_BODY_MAX);
-	err_init(&e);
 	if ((rc = submit_parse(argc, argv, &a)))
 		goto done;
 	in = jobs_uri_of("--input", a.input, true);
@@ -352,33 +491,12 @@ int cmd_submit(int argc, char **argv)
 	}
 	if ((rc = client_start(&c, "submit", &a.co)))
 		goto done;
-	if (submit_body(&body, &a, in, out, &c)) {
-		fprintf(stderr, "barge submit: the request is larger than %zu bytes: shorten the "
-				"tags or URIs\n", JOBS_BODY_MAX);
-		rc = EXIT_USAGE;
-		goto done;
-	}
-	rc = client_call(&c, "POST", "/model-invocation-job", NULL, body.data, &r, &e);
-	if (rc) {
-		rc = client_fail(&c, rc, &e, &r);
-		goto done;
-	}
-	arn = json_get_str(r.json, "jobArn");
-	if (!arn) {
-		fprintf(stderr, "barge submit: the server's answer has no jobArn: is %s%s a barge "
-				"server?\n", c.base, c.prefix);
-		rc = EXIT_FAILED;
-		goto done;
-	}
-	if (a.json)
-		jobs_print_body(&r);
+	if (a.split)
+		rc = submit_split(&c, &a, in, out);
 	else
-		printf("%s\n", arn);
-	rc = EXIT_COMPLETED;
+		rc = submit_one(&c, &a, in, out);
 done:
 	client_close(&c);
-	client_resp_free(&r);
-	buf_free(&body);
 	free(in);
 	free(out);
 	return rc;
@@ -429,10 +547,10 @@ static void get_print(json_object *j)
 		       json_get_str(j, "modelInvocationType") ? json_get_str(j, "modelInvocationType")
 							      : "InvokeModel");
 	if (json_get(j, "totalRecordCount") || json_get(j, "processedRecordCount")) {
-		cli_fmt_int(total, sizeof(total), jobs_count(j, "totalRecordCount"));
-		cli_fmt_int(done, sizeof(done), jobs_count(j, "processedRecordCount"));
-		cli_fmt_int(ok, sizeof(ok), jobs_count(j, "successRecordCount"));
-		cli_fmt_int(bad, sizeof(bad), jobs_count(j, "errorRecordCount"));
+		buf_fmt_int(total, sizeof(total), jobs_count(j, "totalRecordCount"));
+		buf_fmt_int(done, sizeof(done), jobs_count(j, "processedRecordCount"));
+		buf_fmt_int(ok, sizeof(ok), jobs_count(j, "successRecordCount"));
+		buf_fmt_int(bad, sizeof(bad), jobs_count(j, "errorRecordCount"));
 		printf("%-10s %s/%s processed, %s succeeded, %s failed\n", "records", done, total,
 		       ok, bad);
 	}
@@ -741,8 +859,8 @@ static void list_print(json_object *all)
 		client_job_id(json_get_str(j, "jobArn"), id, sizeof(id));
 		list_cell(name, sizeof(name), json_get_str(j, "jobName"), wn);
 		list_cell(model, sizeof(model), json_get_str(j, "modelId"), wm);
-		cli_fmt_int(dn, sizeof(dn), done);
-		cli_fmt_int(tn, sizeof(tn), total);
+		buf_fmt_int(dn, sizeof(dn), done);
+		buf_fmt_int(tn, sizeof(tn), total);
 		printf("%-12s  %-*s  %-18s  %-*s  %-20s  %s/%s\n", id, wn, name, st ? st : "?", wm,
 		       model, sub ? sub : "", dn, tn);
 	}
@@ -942,8 +1060,8 @@ static void wait_show(struct wait_view *v, json_object *j, const char *id)
 	snprintf(v->status, sizeof(v->status), "%s", st);
 	v->processed = done;
 	v->p.last_ms = now;
-	cli_fmt_int(dn, sizeof(dn), done);
-	cli_fmt_int(tn, sizeof(tn), total);
+	buf_fmt_int(dn, sizeof(dn), done);
+	buf_fmt_int(tn, sizeof(tn), total);
 	if (v->p.tty) {
 		char bar[31];
 		int fill = total > 0 ? (int)(30.0 * (double)done / (double)total) : 0;
@@ -976,10 +1094,10 @@ static int wait_summary(json_object *j, const struct client_resp *r, const char 
 	if (json) {
 		jobs_print_body(r);
 	} else {
-		cli_fmt_int(dn, sizeof(dn), done);
-		cli_fmt_int(tn, sizeof(tn), total);
-		cli_fmt_int(on, sizeof(on), ok);
-		cli_fmt_int(bn, sizeof(bn), bad);
+		buf_fmt_int(dn, sizeof(dn), done);
+		buf_fmt_int(tn, sizeof(tn), total);
+		buf_fmt_int(on, sizeof(on), ok);
+		buf_fmt_int(bn, sizeof(bn), bad);
 		printf("job %s %s: %s/%s records processed, %s succeeded, %s failed\n", id, st, dn, tn,
 		       on, bn);
 		if (msg && *msg)

@@ -1,5 +1,6 @@
 /* progress.c - the progress bar on a terminal, plain progress lines otherwise. */
 #include "cli/cli.h"
+#include "util/buf.h"
 #include "util/time.h"
 
 #include <stdio.h>
@@ -50,8 +51,8 @@ void progress_update(void *ud, const struct run_progress *rp)
 				       rp->base.input_tokens - rp->base.output_tokens) / secs
 			   : 0;
 	eta = rate > 0 ? (double)(rp->c.total - rp->c.processed) / rate : -1;
-	cli_fmt_int(done, sizeof(done), rp->c.processed);
-	cli_fmt_int(total, sizeof(total), rp->c.total);
+	buf_fmt_int(done, sizeof(done), rp->c.processed);
+	buf_fmt_int(total, sizeof(total), rp->c.total);
 	fmt_eta(etas, sizeof(etas), eta);
 	if (rp->backend_down) {
 		if (p->tty)

@@ -42,6 +42,8 @@ static const char usage[] =
 	"                         error records (errorCode 400) while the rest runs\n"
 	"  --invocation-type T    InvokeModel (default) or Converse\n"
 	"  --restart              start a new job even if this command has one to resume\n"
+	"  --parent-job ARN       the job this one retries (`barge retry` sets it): kept as\n"
+	"                         the tag barge:parentJob, shown by --json\n"
 	"  --no-progress          no progress display\n"
 	"  --json                 print one JSON summary object on stdout\n"
 	"  -h, --help             this help\n"
@@ -70,6 +72,7 @@ struct run_args {
 	const char *state;
 	const char *job_name;
 	const char *invocation_type;
+	const char *parent_job; /* --parent-job: the ARN of the job this one retries */
 	bool skip_invalid;
 	bool restart;
 	bool progress;
@@ -87,6 +90,7 @@ static int parse_args(int argc, char **argv, char **inputs, struct run_args *a)
 		{"on-invalid", required_argument, NULL, 'i'},
 		{"invocation-type", required_argument, NULL, 't'},
 		{"restart", no_argument, NULL, 'R'},
+		{"parent-job", required_argument, NULL, 'p'},
 		{"no-progress", no_argument, NULL, 'P'},
 		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
@@ -109,6 +113,13 @@ static int parse_args(int argc, char **argv, char **inputs, struct run_args *a)
 		case 'n': a->job_name = optarg; break;
 		case 't': a->invocation_type = optarg; break;
 		case 'R': a->restart = true; break;
+		case 'p':
+			/* A tag value has at most 256 characters (Bedrock's rule). */
+			if (!*optarg || strlen(optarg) > 256)
+				return cli_usage("run", "--parent-job takes a job ARN of 1 to 256 "
+							"characters");
+			a->parent_job = optarg;
+			break;
 		case 'P': a->progress = false; break;
 		case 'j': a->json = true; break;
 		case 'i':
@@ -177,6 +188,13 @@ static void make_run_key(const struct run_args *a, char *const *abs_inputs,
 		   a->skip_invalid);
 	for (size_t i = 0; i < a->n_inputs; i++)
 		buf_printf(&b, "%s\n", abs_inputs[i]);
+	/*
+	 * A retry is a job of its own: the same inputs retried for another
+	 * parent must not resume it. Added only when set, so that the keys of
+	 * plain runs (and their resumes) stay as they were.
+	 */
+	if (a->parent_job)
+		buf_printf(&b, "parent %s\n", a->parent_job);
 	h1 = hash64(b.data, b.len, h1);
 	h2 = hash64(b.data, b.len, h2);
 	snprintf(out, 33, "%016llx%016llx", (unsigned long long)h1, (unsigned long long)h2);
@@ -357,6 +375,10 @@ static void print_summary(struct ctx *x, const struct job_counts *c, int64_t ela
 			   (long long)c->output_tokens, (long long)c->retries,
 			   (long long)c->throttles);
 		pricing_put_json(&b, &p, &cost);
+		if (x->job.tags_json && x->job.tags_json[0] == '[') {
+			buf_puts(&b, ",\"tags\":");
+			buf_puts(&b, x->job.tags_json);
+		}
 		buf_puts(&b, ",\"outputUri\":");
 		buf_put_json_cstr(&b, prefix ? prefix : "");
 		if (x->job.message) {
@@ -365,14 +387,14 @@ static void print_summary(struct ctx *x, const struct job_counts *c, int64_t ela
 		}
 		buf_puts(&b, "}\n");
 	} else {
-		cli_fmt_int(t, sizeof(t), c->total);
-		cli_fmt_int(s, sizeof(s), c->success);
-		cli_fmt_int(er, sizeof(er), c->errors);
-		cli_fmt_int(it, sizeof(it), c->input_tokens);
-		cli_fmt_int(ot, sizeof(ot), c->output_tokens);
+		buf_fmt_int(t, sizeof(t), c->total);
+		buf_fmt_int(s, sizeof(s), c->success);
+		buf_fmt_int(er, sizeof(er), c->errors);
+		buf_fmt_int(it, sizeof(it), c->input_tokens);
+		buf_fmt_int(ot, sizeof(ot), c->output_tokens);
 		buf_printf(&b, "job %s %s in %.1f s\n", x->job.id, job_status_name(x->job.status),
 			   (double)elapsed_ms / 1000.0);
-		cli_fmt_int(pr, sizeof(pr), c->processed);
+		buf_fmt_int(pr, sizeof(pr), c->processed);
 		buf_printf(&b, "  records  %s total, %s processed, %s succeeded, %s failed\n", t, pr,
 			   s, er);
 		buf_printf(&b, "  tokens   %s input, %s output (%lld retries, %lld throttled)\n", it,
@@ -494,6 +516,21 @@ static int find_or_create_job(struct ctx *x, char **abs_inputs, const char *abs_
 	x->job.output_uri = strdup(abs_output);
 	x->job.run_key = strdup(key);
 	x->job.skip_invalid = x->a.skip_invalid;
+	if (x->a.parent_job) {
+		struct buf t;
+
+		/* The same link a server's job gets from Create's tags. */
+		buf_init(&t, 1024);
+		buf_puts(&t, "[{\"key\":\"barge:parentJob\",\"value\":");
+		buf_put_json_cstr(&t, x->a.parent_job);
+		buf_puts(&t, "}]");
+		x->job.tags_json = buf_steal(&t, NULL);
+		buf_free(&t);
+		if (!x->job.tags_json) {
+			fprintf(stderr, "barge run: out of memory\n");
+			return EXIT_FAILED;
+		}
+	}
 	x->job.status = JS_SUBMITTED;
 	x->job.submit_ms = x->job.modified_ms = time_now_ms();
 	x->job.price_in = x->m.model->input_price_per_1k;

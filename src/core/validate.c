@@ -291,20 +291,6 @@ static int add_chunk(struct pass *p, const struct job_input *in, int64_t first, 
 	return 0;
 }
 
-static void fmt_thousands(char *out, size_t n, uint64_t v)
-{
-	char tmp[32];
-	int len = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v);
-	size_t o = 0;
-
-	for (int i = 0; i < len && o + 2 < n; i++) {
-		if (i && (len - i) % 3 == 0)
-			out[o++] = ',';
-		out[o++] = tmp[i];
-	}
-	out[o] = '\0';
-}
-
 /* check_line validates one line and records what it finds. */
 static int check_line(struct pass *p, const struct job_input *in, const struct jsonl_line *l,
 		      int64_t rec_idx)
@@ -321,8 +307,8 @@ static int check_line(struct pass *p, const struct job_input *in, const struct j
 	if (l->too_long) {
 		char a[32], b[32];
 
-		fmt_thousands(a, sizeof(a), l->full_len);
-		fmt_thousands(b, sizeof(b), opt->lim->max_line_bytes);
+		buf_fmt_int(a, sizeof(a), l->full_len);
+		buf_fmt_int(b, sizeof(b), opt->lim->max_line_bytes);
 		snprintf(e.msg, sizeof(e.msg), "the line is %s bytes, over max_line_bytes = %s", a, b);
 		return add_invalid(p, in, rec_idx, l->line_no, e.msg);
 	}
@@ -377,8 +363,8 @@ static int validate_one(struct objects *o, struct pass *p, struct job_input *in,
 	if (st.size > opt->lim->max_file_bytes && !p->res->limit_msg[0]) {
 		char a[32], b[32];
 
-		fmt_thousands(a, sizeof(a), st.size);
-		fmt_thousands(b, sizeof(b), opt->lim->max_file_bytes);
+		buf_fmt_int(a, sizeof(a), st.size);
+		buf_fmt_int(b, sizeof(b), opt->lim->max_file_bytes);
 		snprintf(p->res->limit_msg, sizeof(p->res->limit_msg),
 			 "input %s is %s bytes, over the limit max_file_bytes = %s (split it with "
 			 "`barge split %s --bytes %llu`)",
@@ -440,12 +426,21 @@ int validate_inputs(struct objects *o, struct job_input *inputs, size_t n_inputs
 	if (!res->limit_msg[0] && (uint64_t)res->total > opt->lim->max_records_per_job) {
 		char a[32], b[32];
 
-		fmt_thousands(a, sizeof(a), (uint64_t)res->total);
-		fmt_thousands(b, sizeof(b), opt->lim->max_records_per_job);
+		buf_fmt_int(a, sizeof(a), (uint64_t)res->total);
+		buf_fmt_int(b, sizeof(b), opt->lim->max_records_per_job);
+		/*
+		 * One message for both ways of running: `barge run` takes the
+		 * parts that `barge split` writes, `barge submit --split` splits
+		 * and submits a job per part by itself.
+		 */
 		snprintf(res->limit_msg, sizeof(res->limit_msg),
-			 "the job has %s records, over the limit max_records_per_job = %s (split "
-			 "the input with `barge split INPUT --records %llu`)",
-			 a, b, (unsigned long long)opt->lim->max_records_per_job);
+			 "the job has %s records, over the limit max_records_per_job = %s: split "
+			 "it into jobs of at most %s records, with `barge split %.200s --records %llu` "
+			 "for `barge run`, or `barge submit --split %llu ...` to submit one job per "
+			 "part",
+			 a, b, b, n_inputs == 1 ? inputs[0].uri : "INPUT",
+			 (unsigned long long)opt->lim->max_records_per_job,
+			 (unsigned long long)opt->lim->max_records_per_job);
 	} else if (!res->limit_msg[0] && (uint64_t)res->total < opt->lim->min_records_per_job) {
 		snprintf(res->limit_msg, sizeof(res->limit_msg),
 			 "the job has %lld records, fewer than the limit min_records_per_job = %llu",

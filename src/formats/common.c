@@ -17,17 +17,13 @@ static json_object *spec_settings(const struct fmt_spec *s, json_object *mi)
 
 /* ---- estimates ---- */
 
-/*
- * count_text returns the bytes of prompt text in v: a string's length, or
- * for an array the lengths of its strings and of the string "text" members
- * of its objects (the text blocks of every message API).
- */
-static size_t count_text(json_object *v)
+int fmt_walk_text(json_object *v, family_text_fn *fn, void *ud)
 {
-	size_t total = 0, n;
+	size_t n;
+	int rc;
 
 	if (json_is_type(v, json_type_string))
-		return (size_t)json_object_get_string_len(v);
+		return fn(v, ud);
 	if (!json_is_type(v, json_type_array))
 		return 0;
 	n = json_object_array_length(v);
@@ -36,24 +32,49 @@ static size_t count_text(json_object *v)
 		json_object *t = json_get(x, "text");
 
 		if (json_is_type(x, json_type_string))
-			total += (size_t)json_object_get_string_len(x);
+			rc = fn(x, ud);
 		else if (json_is_type(t, json_type_string))
-			total += (size_t)json_object_get_string_len(t);
+			rc = fn(t, ud);
+		else
+			rc = 0;
+		if (rc)
+			return rc;
 	}
-	return total;
+	return 0;
 }
 
-/* count_messages adds count_text of each message's "content". */
-static size_t count_messages(json_object *messages)
+int fmt_walk_messages(json_object *msgs, family_text_fn *fn, void *ud)
 {
-	size_t total = 0, n;
+	size_t n;
+	int rc;
 
-	if (!json_is_type(messages, json_type_array))
+	if (!json_is_type(msgs, json_type_array))
 		return 0;
-	n = json_object_array_length(messages);
-	for (size_t i = 0; i < n; i++)
-		total += count_text(json_get(json_object_array_get_idx(messages, i), "content"));
-	return total;
+	n = json_object_array_length(msgs);
+	for (size_t i = 0; i < n; i++) {
+		rc = fmt_walk_text(json_get(json_object_array_get_idx(msgs, i), "content"), fn, ud);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int fmt_spec_walk_texts(const struct fmt_spec *s, json_object *mi, family_text_fn *fn, void *ud)
+{
+	int rc = 0;
+
+	if (s->text)
+		rc = fmt_walk_text(json_get(mi, s->text), fn, ud);
+	if (!rc && s->messages)
+		rc = fmt_walk_messages(json_get(mi, s->messages), fn, ud);
+	return rc;
+}
+
+/* count_bytes adds a text's length to the size_t at ud. */
+static int count_bytes(json_object *str, void *ud)
+{
+	*(size_t *)ud += (size_t)json_object_get_string_len(str);
+	return 0;
 }
 
 /* read_max_tokens reads a max-tokens member, or def when it is absent. */
@@ -1153,10 +1174,7 @@ void fmt_spec_estimate(const struct fmt_spec *s, json_object *mi, int64_t *input
 {
 	size_t bytes = 0;
 
-	if (s->text)
-		bytes += count_text(json_get(mi, s->text));
-	if (s->messages)
-		bytes += count_messages(json_get(mi, s->messages));
+	fmt_spec_walk_texts(s, mi, count_bytes, &bytes);
 	*input_tokens = fmt_tokens_bytes(bytes);
 	if (s->family->embeddings)
 		*max_output_tokens = 0;

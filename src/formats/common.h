@@ -171,6 +171,7 @@ struct fmt_spec {
 /* The family callbacks of format.h, for the family that s describes. */
 void fmt_spec_estimate(const struct fmt_spec *s, json_object *mi, int64_t *input_tokens,
 		       int64_t *max_output_tokens);
+int fmt_spec_walk_texts(const struct fmt_spec *s, json_object *mi, family_text_fn *fn, void *ud);
 int fmt_spec_to_wire(const struct fmt_spec *s, enum wire w, json_object *mi, const char *raw,
 		     size_t raw_len, const char *upstream, struct wire_req *out, struct err *e);
 int fmt_spec_from_wire(const struct fmt_spec *s, enum wire w, const struct wire_resp *r,
@@ -191,6 +192,10 @@ int fmt_spec_from_wire(const struct fmt_spec *s, enum wire w, const struct wire_
 	{                                                                                      \
 		fmt_spec_estimate(&(spec), mi, in, max_out);                                   \
 	}                                                                                      \
+	static int var##_walk_texts(json_object *mi, family_text_fn *fn, void *ud)             \
+	{                                                                                      \
+		return fmt_spec_walk_texts(&(spec), mi, fn, ud);                               \
+	}                                                                                      \
 	static int var##_to_wire(enum wire w, json_object *mi, const char *raw,               \
 				 size_t raw_len, const char *upstream, struct wire_req *out,   \
 				 struct err *e)                                                \
@@ -210,9 +215,19 @@ int fmt_spec_from_wire(const struct fmt_spec *s, enum wire w, const struct wire_
 		.embeddings = is_embeddings,                                                   \
 		.validate = var##_validate,                                                    \
 		.estimate = var##_estimate,                                                    \
+		.walk_texts = var##_walk_texts,                                                \
 		.to_wire = var##_to_wire,                                                      \
 		.from_wire = var##_from_wire,                                                  \
 	}
+
+/*
+ * fmt_walk_text calls fn on v when it is a string, or on each string and
+ * each string "text" member of the objects of v when it is an array (the
+ * text blocks of every message API). fmt_walk_messages does that for each
+ * message's "content" of the array msgs. Anything else holds no text.
+ */
+int fmt_walk_text(json_object *v, family_text_fn *fn, void *ud);
+int fmt_walk_messages(json_object *msgs, family_text_fn *fn, void *ud);
 
 /* ---- checks of a modelInput ---- */
 

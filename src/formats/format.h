@@ -57,6 +57,9 @@ struct usage {
 	int64_t output_tokens;
 };
 
+/* family_text_fn is called with one prompt text (a JSON string); nonzero stops a walk. */
+typedef int family_text_fn(json_object *str, void *ud);
+
 struct family {
 	const char *name;  /* "anthropic-messages", as in configuration */
 	enum family_id id;
@@ -73,6 +76,14 @@ struct family {
 	 * (max_tokens or the family's default; 0 for embeddings).
 	 */
 	void (*estimate)(json_object *mi, int64_t *input_tokens, int64_t *max_output_tokens);
+	/*
+	 * walk_texts calls fn on every prompt text of mi, the strings estimate
+	 * counts: the family's text member (system, prompt, inputText or input:
+	 * a string, or an array of strings and {"text": ...} blocks) and each
+	 * message's content (a string or such an array). Returns what fn
+	 * returned first that was not 0.
+	 */
+	int (*walk_texts)(json_object *mi, family_text_fn *fn, void *ud);
 	/*
 	 * to_wire builds the request for wire w with model name upstream. raw
 	 * (may be NULL) is mi as written: a wire that takes the body itself gets
@@ -98,6 +109,12 @@ const struct family *family_by_name(const char *name);
 const struct family *family_by_id(enum family_id id);
 /* family_supports_wire says whether a family can be expressed in wire w. */
 bool family_supports_wire(const struct family *f, enum wire w);
+
+/*
+ * family_walk_texts is f->walk_texts, or for f NULL (a file whose model is
+ * not known) the same walk over the union of every family's text members.
+ */
+int family_walk_texts(const struct family *f, json_object *mi, family_text_fn *fn, void *ud);
 
 /* fmt_tokens_text approximates the tokens of a text: one per 4 bytes, rounded up. */
 int64_t fmt_tokens_text(const char *s, size_t n);

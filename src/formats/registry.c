@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "util/json.h"
+
 /*
  * The families in enum family_id order, so that family_by_id is an index.
  * Each family's definition lives in its own file; this table is the one
@@ -36,6 +38,20 @@ const struct family *family_by_id(enum family_id id)
 	if ((unsigned)id >= FAM__COUNT)
 		return NULL;
 	return families[id];
+}
+
+/* Without a family every text member any family has is read. */
+static const char *const any_text[] = {"system", "prompt", "inputText", "input", NULL};
+
+int family_walk_texts(const struct family *f, json_object *mi, family_text_fn *fn, void *ud)
+{
+	int rc = 0;
+
+	if (f)
+		return f->walk_texts(mi, fn, ud);
+	for (size_t i = 0; any_text[i] && !rc; i++)
+		rc = fmt_walk_text(json_get(mi, any_text[i]), fn, ud);
+	return rc ? rc : fmt_walk_messages(json_get(mi, "messages"), fn, ud);
 }
 
 /* is_openai_family is true for the families whose bodies are OpenAI's own. */

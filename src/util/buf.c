@@ -2,6 +2,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,4 +222,28 @@ char *buf_steal(struct buf *b, size_t *len)
 	b->len = 0;
 	b->cap = 0;
 	return p;
+}
+
+void buf_fmt_int(char *out, size_t n, int64_t v)
+{
+	char tmp[32];
+	/* The magnitude in unsigned arithmetic: -INT64_MIN does not fit. */
+	uint64_t mag = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	int len = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)mag);
+	size_t o = 0;
+
+	if (!n)
+		return;
+	if (v < 0 && o + 1 < n)
+		out[o++] = '-';
+	for (int i = 0; i < len; i++) {
+		bool comma = i && (len - i) % 3 == 0;
+
+		if (o + 1 + comma >= n)
+			break;
+		if (comma)
+			out[o++] = ',';
+		out[o++] = tmp[i];
+	}
+	out[o] = '\0';
 }

@@ -45,4 +45,10 @@ int buf_put_json_cstr(struct buf *b, const char *s);
  */
 char *buf_steal(struct buf *b, size_t *len);
 
+/*
+ * buf_fmt_int writes v with thousands separators ("50,000", "-1,234") into
+ * out, a string of n bytes; what does not fit is cut.
+ */
+void buf_fmt_int(char *out, size_t n, int64_t v);
+
 #endif

@@ -325,6 +325,26 @@ static void test_integers(void **state)
 	buf_free(&b);
 }
 
+static void test_fmt_int_groups_thousands(void **state)
+{
+	char out[32], small[4];
+
+	(void)state;
+	buf_fmt_int(out, sizeof(out), 0);
+	assert_string_equal(out, "0");
+	buf_fmt_int(out, sizeof(out), 999);
+	assert_string_equal(out, "999");
+	buf_fmt_int(out, sizeof(out), 50000);
+	assert_string_equal(out, "50,000");
+	buf_fmt_int(out, sizeof(out), -1234567);
+	assert_string_equal(out, "-1,234,567");
+	buf_fmt_int(out, sizeof(out), INT64_MIN);
+	assert_string_equal(out, "-9,223,372,036,854,775,808");
+	/* What does not fit is cut, and the string stays terminated. */
+	buf_fmt_int(small, sizeof(small), 123456);
+	assert_int_equal(strlen(small), 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -343,6 +363,7 @@ int main(void)
 		cmocka_unit_test(test_steal_of_untouched_buffer_is_empty_string),
 		cmocka_unit_test(test_reserve_keeps_nul_termination),
 		cmocka_unit_test(test_integers),
+		cmocka_unit_test(test_fmt_int_groups_thousands),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -596,6 +596,70 @@ static void test_estimate_families(void **state)
 	estimate("openai-embeddings", "{'input':['abcd','efghi']}", 3, 0);
 }
 
+/* join_text appends each walked text and a '|' to the buffer at ud. */
+static int join_text(json_object *str, void *ud)
+{
+	char *out = ud;
+
+	strncat(out, json_object_get_string(str), 255 - strlen(out));
+	strncat(out, "|", 255 - strlen(out));
+	return 0;
+}
+
+/* walked checks that the family's walk (NULL: any family) visits exactly want, in order. */
+static void walked(const char *family, const char *mi, const char *want)
+{
+	json_object *o = pj(mi);
+	char got[256] = "";
+
+	assert_int_equal(family_walk_texts(family ? fam(family) : NULL, o, join_text, got), 0);
+	if (strcmp(got, want))
+		fail_msg("%s %s: walked \"%s\", expected \"%s\"", family ? family : "(any)", mi,
+			 got, want);
+	json_object_put(o);
+}
+
+static int stop_at_first(json_object *str, void *ud)
+{
+	(void)str;
+	++*(int *)ud;
+	return 7;
+}
+
+/* The walk visits the texts the estimate counts, and nothing else. */
+static void test_walk_texts(void **state)
+{
+	json_object *o;
+	int calls = 0;
+
+	(void)state;
+	walked("anthropic-messages",
+	       "{'system':'S','messages':[{'role':'user','content':'a'},{'role':'assistant',"
+	       "'content':[{'type':'text','text':'b'},{'type':'image','source':{'data':'zz'}}]}],"
+	       "'max_tokens':5}",
+	       "S|a|b|");
+	walked("llama", "{'prompt':'p','max_gen_len':3}", "p|");
+	walked("titan-text", "{'inputText':'t','textGenerationConfig':{'stopSequences':['x']}}", "t|");
+	walked("nova", "{'system':[{'text':'s'}],'messages':[{'role':'user','content':[{'text':'u'}]}]}",
+	       "s|u|");
+	walked("openai-chat", "{'messages':[{'role':'system','content':'s'},{'role':'user','content':'u'}]}",
+	       "s|u|");
+	walked("openai-completions", "{'prompt':['a','b'],'suffix':'no'}", "a|b|");
+	walked("openai-embeddings", "{'input':['a','b']}", "a|b|");
+	/* A family reads only its own members; without one, every family's. */
+	walked("llama", "{'prompt':'p','inputText':'no','system':'no'}", "p|");
+	walked(NULL, "{'system':'s','prompt':'p','inputText':'t','input':'i','messages':"
+		     "[{'role':'user','content':'m'}]}",
+	       "s|p|t|i|m|");
+	/* A value of another shape holds no text. */
+	walked("anthropic-messages", "{'system':7,'messages':{'content':'x'}}", "");
+	/* The first nonzero return stops the walk and is returned. */
+	o = pj("{'messages':[{'role':'user','content':'a'},{'role':'user','content':'b'}]}");
+	assert_int_equal(family_walk_texts(fam("openai-chat"), o, stop_at_first, &calls), 7);
+	assert_int_equal(calls, 1);
+	json_object_put(o);
+}
+
 /* mi_with_text builds a modelInput around n bytes of text at the %s of fmt. */
 static char *mi_with_text(const char *fmt, size_t n)
 {
@@ -1523,6 +1587,7 @@ int main(void)
 		cmocka_unit_test(test_validate_openai_completions),
 		cmocka_unit_test(test_validate_openai_embeddings),
 		cmocka_unit_test(test_estimate_families),
+		cmocka_unit_test(test_walk_texts),
 		cmocka_unit_test(test_estimate_exact_8000),
 		cmocka_unit_test(test_to_wire_anthropic),
 		cmocka_unit_test(test_to_wire_anthropic_blocks),
