@@ -17,7 +17,9 @@
 #define ADVICE_SEED_B 0xc2b2ae3d27d4eb4full
 /* How many groups of duplicates the report quotes. */
 #define ADVICE_GROUPS_SHOWN 3
-#define ADVICE_MSG_MAX 1024
+#define ADVICE_MSG_MAX 2048
+/* The longest file name an example shows; five examples and the text fit a message. */
+#define ADVICE_WHERE_MAX 160
 
 /*
  * The typical answer of each family, in tokens. Batch work is mostly
@@ -309,7 +311,14 @@ static uint32_t get_prompt_tokens(const struct adv_rec *r)
 static void put_where(struct buf *b, const struct job_input *inputs, uint32_t input,
 		      uint64_t line)
 {
-	buf_printf(b, "%s:%llu", inputs ? inputs[input].uri : "?", (unsigned long long)line);
+	const char *uri = inputs ? inputs[input].uri : "?";
+	size_t n = strlen(uri);
+
+	/* A long path keeps its end, which tells the files apart, so the advice still fits. */
+	if (n > ADVICE_WHERE_MAX)
+		buf_printf(b, "...%s:%llu", uri + n - (ADVICE_WHERE_MAX - 3), (unsigned long long)line);
+	else
+		buf_printf(b, "%s:%llu", uri, (unsigned long long)line);
 }
 
 static void fmt_usd(double v, char *out, size_t n)

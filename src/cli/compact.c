@@ -4,6 +4,7 @@
 #include "core/jsonl.h"
 #include "core/pricing.h"
 #include "core/record.h"
+#include "objects/objects.h"
 #include "util/buf.h"
 #include "util/json.h"
 
@@ -30,7 +31,9 @@ static const char usage[] =
 	"    touched, nor is anything after a fence that is never closed.\n"
 	"Only ASCII space, tab, CR and LF count: other bytes, UTF-8 included, stay.\n"
 	"A record that changes is written again with its modelInput serialized\n"
-	"compactly (recordId and the other members stay as written); every other\n"
+	"compactly (recordId and the other members stay as written), unless it\n"
+	"holds a value json-c would write back differently (an integer beyond 64\n"
+	"bits, -0, half a surrogate pair): such a record is kept whole. Every other\n"
 	"line is copied byte for byte, lines that are not records included. Blank\n"
 	"lines are dropped. Compacting twice changes nothing the second time.\n"
 	"\n"
@@ -59,6 +62,7 @@ struct compact_run {
 	struct obj_writer *w;
 	struct buf line;          /* a changed line being rebuilt */
 	int64_t records, changed, not_records;
+	int64_t kept;             /* records json-c could not write back exactly */
 	uint64_t bad_lines[COMPACT_SHOW_BAD];
 	uint64_t text_before, text_after, file_before, file_after;
 	int64_t tokens_saved;
@@ -97,6 +101,11 @@ static int compact_line(struct compact_run *x, const struct jsonl_line *l, struc
 	rc = compact_model_input(x->fam, rec.mi, true, &x->opt, &st, e);
 	if (rc)
 		goto out;
+	if (st.bytes_after != st.bytes_before && !compact_raw_rewritable(rec.mi_raw, rec.mi_raw_len)) {
+		/* Writing it again would change a value that is not text: keep the record whole. */
+		x->kept++;
+		st.bytes_after = st.bytes_before;
+	}
 	x->text_before += st.bytes_before;
 	x->text_after += st.bytes_after;
 	x->tokens_saved += compact_tokens_saved(&st);
@@ -185,6 +194,12 @@ static void compact_put_text(const struct compact_run *x, const char *input, con
 		buf_printf(b, "%s): see `barge validate`\n",
 			   x->not_records > COMPACT_SHOW_BAD ? ", ..." : "");
 	}
+	if (x->kept)
+		buf_printf(b, "  %lld record%s kept as written: %s a number or an escape that would "
+			      "change if written again (an integer beyond 64 bits, -0, half a "
+			      "surrogate pair)\n",
+			   (long long)x->kept, x->kept == 1 ? " was" : "s were",
+			   x->kept == 1 ? "its modelInput holds" : "their modelInputs hold");
 	buf_fmt_int(t0, sizeof(t0), (int64_t)x->text_before);
 	buf_fmt_int(t1, sizeof(t1), (int64_t)x->text_after);
 	buf_fmt_int(d, sizeof(d), (int64_t)(x->text_before - x->text_after));
@@ -215,10 +230,11 @@ static void compact_put_json(const struct compact_run *x, const char *input, con
 	buf_put_json_cstr(b, input);
 	buf_puts(b, ",\"output\":");
 	buf_put_json_cstr(b, output);
-	buf_printf(b, ",\"records\":%lld,\"changed\":%lld,\"notRecords\":%lld,"
+	buf_printf(b, ",\"records\":%lld,\"changed\":%lld,\"kept\":%lld,\"notRecords\":%lld,"
 		      "\"textBytesBefore\":%llu,\"textBytesAfter\":%llu,\"fileBytesBefore\":%llu,"
 		      "\"fileBytesAfter\":%llu,\"tokensSaved\":%lld,\"modelId\":",
-		   (long long)x->records, (long long)x->changed, (long long)x->not_records,
+		   (long long)x->records, (long long)x->changed, (long long)x->kept,
+		   (long long)x->not_records,
 		   (unsigned long long)x->text_before, (unsigned long long)x->text_after,
 		   (unsigned long long)x->file_before, (unsigned long long)x->file_after,
 		   (long long)x->tokens_saved);
@@ -278,7 +294,7 @@ int cmd_compact(int argc, char **argv)
 	if (!output)
 		return cli_usage("compact", "-o OUTPUT is required: where the compacted file goes");
 	input = argv[optind];
-	if (!strcmp(input, output))
+	if (objects_same(input, output))
 		return cli_usage("compact", "-o must not be INPUT itself: write another file, check "
 					    "it, then rename it");
 	if ((rc = cli_load_config("compact", config, &cfg)))

@@ -4,6 +4,7 @@
 #include "cli/client.h"
 #include "core/jsonl.h"
 #include "core/pricing.h"
+#include "formats/format.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/json.h"
@@ -284,8 +285,11 @@ static int report_line(struct report *r, const struct jsonl_line *l)
 	r->fam->estimate(mi, &in, &req);
 	if (at && !json_pointer_get(mo, at, &n) && json_is_type(n, json_type_int))
 		used = json_object_get_int64(n);
-	else
+	/* A count no answer can have (an edited file) is no count, and stays out of the sums. */
+	if (used < 0 || used > FMT_MAX_TOKENS_CAP) {
+		used = -1;
 		r->no_usage++;
+	}
 	rc = report_take(r, req, used);
 out:
 	json_object_put(root);

@@ -697,7 +697,8 @@ static int results_list(struct objects *o, const char *prefix, struct out_list *
 	if (rc)
 		return rc;
 	/* Name order, whatever order the store lists in (s3rver's is not byte order). */
-	qsort(l->uri, l->n, sizeof(*l->uri), out_list_cmp);
+	if (l->n)
+		qsort(l->uri, l->n, sizeof(*l->uri), out_list_cmp);
 	return 0;
 }
 
@@ -882,9 +883,25 @@ static int merge_put(struct merge *m, const char *id, size_t id_len, const char 
 	return 0;
 }
 
+/*
+ * merge_check_count refuses to merge a job whose outputs hold fewer lines
+ * than the records it says it processed: they were moved, deleted or cut
+ * short, and the merge would quietly lose results.
+ */
+static int merge_check_count(struct merge *m, const struct results_job *j, int64_t lines)
+{
+	if (lines >= j->j.c.processed)
+		return 0;
+	return err_set(m->e, ERR_CONFLICT,
+		       "job %s processed %lld records but its outputs under %s hold %lld: they "
+		       "were moved, deleted or cut short, so merging would lose results",
+		       j->j.id, (long long)j->j.c.processed, j->prefix, (long long)lines);
+}
+
 /* merge_load reads every output line of a later job into the map. */
 static int merge_load(struct merge *m, const struct results_job *j)
 {
+	int64_t lines = 0;
 	struct objects *o = results_src_objects(m->src);
 	struct jsonl_reader r;
 	struct jsonl_line l;
@@ -907,6 +924,7 @@ static int merge_load(struct merge *m, const struct results_job *j)
 		if (rc)
 			break;
 		while ((rc = results_read_line(&r, uri, &l, &s, m->e)) == 1) {
+			lines++;
 			rc = merge_put(m, s.id, s.id_len, l.data, l.len);
 			if (rc)
 				break;
@@ -915,7 +933,9 @@ static int merge_load(struct merge *m, const struct results_job *j)
 	}
 	free(uri);
 	results_names_free(rel, n);
-	return rc < 0 ? rc : 0;
+	if (rc < 0)
+		return rc;
+	return merge_check_count(m, j, lines);
 }
 
 /* merge_flush writes the merged lines waiting in m->out. */
@@ -962,7 +982,12 @@ static int merge_record(struct merge *m, const char *id, size_t id_len, const ch
 	struct results_line ls;
 	ssize_t got;
 
-	if (!x || !x->id) {
+	/*
+	 * A later result replaces one line only: when the first job held a
+	 * recordId twice (with --on-invalid skip, the second was refused as a
+	 * duplicate), the retry answered the first, and the second keeps its own.
+	 */
+	if (!x || !x->id || x->used) {
 		if (!line) {
 			m->missing++;
 			return 0;
@@ -1125,6 +1150,8 @@ static int merge_first(struct merge *m, const struct results_job *j, const char 
 	int rc;
 
 	if (j->j.status == JS_COMPLETED) {
+		int64_t before = m->records;
+
 		/* Every record has a line in the first job's outputs: stream them. */
 		rc = results_job_outs(m->src, j, &rel, &n_rel, m->e);
 		for (size_t i = 0; !rc && i < n_rel; i++) {
@@ -1145,7 +1172,7 @@ static int merge_first(struct merge *m, const struct results_job *j, const char 
 		}
 		*n_files = n_rel;
 		results_names_free(rel, n_rel);
-		return rc;
+		return rc ? rc : merge_check_count(m, j, m->records - before);
 	}
 	/*
 	 * A job that ended early lacks the lines of the records it never
@@ -1207,6 +1234,15 @@ static int results_merge(struct results_src *src, const char *cmd, char **ids, s
 		}
 		if (got)
 			merge_check_chain(cmd, jobs, got);
+	}
+	for (size_t i = 0; dir && i < n; i++) {
+		if (objects_same(dir, jobs[i].prefix)) {
+			fprintf(stderr, "barge %s: --download %s is where job %s keeps its own outputs: "
+					"the merged files would replace them; download somewhere else\n",
+				cmd, dir, jobs[i].j.id);
+			rc = EXIT_USAGE;
+			goto done;
+		}
 	}
 	m.spill = tmpfile();
 	if (!m.spill) {

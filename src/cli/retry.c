@@ -96,7 +96,11 @@ struct retry {
 	struct retry_file *files;
 	size_t n_files, cap;
 	bool changed;            /* a retry input was written anew (or removed) */
-	int64_t records, errors, unprocessed, skipped;
+	int64_t records, errors, unprocessed, skipped, repeats;
+	int64_t lines;           /* the parent's output lines read */
+	struct idset picked;     /* the recordIds selected, over every input */
+	uint64_t passes;         /* selection passes made so far */
+	uint64_t n_inputs_seen;  /* inputs selected from so far */
 	struct err e;
 };
 
@@ -115,7 +119,10 @@ struct retry_sink {
 	bool old_open;
 	bool differs;
 	struct buf line;
-	int64_t n, errors, unprocessed, skipped;
+	int64_t n, errors, unprocessed, skipped, repeats;
+	int64_t lines;           /* output lines read (picking errors) */
+	struct idset *picked;
+	uint64_t input, pass;    /* which input this is, and which pass over it */
 	struct err *e;
 };
 
@@ -185,6 +192,31 @@ static char *retry_concat(const char *a, const char *b)
 
 /* ---- selecting the records ---- */
 
+/*
+ * retry_sink_first says whether record id is selected for the first time
+ * (1) or repeats a recordId already selected (0). A parent run with
+ * --on-invalid skip can hold one recordId twice: the second record was
+ * refused as a duplicate and must not be sent, or the follow-up would
+ * refuse it again (or, by default, fail whole). The same record seen again
+ * by a later pass over the same input is not a repeat.
+ */
+static int retry_sink_first(struct retry_sink *k, const char *id, size_t id_len)
+{
+	struct idset_entry *x;
+	int rc = idset_add(k->picked, id, id_len, k->input, k->pass, &x);
+
+	if (rc < 0)
+		return err_set(k->e, rc, "out of memory for the recordIds to retry");
+	if (rc == 0)
+		return 1;
+	if (x->a == k->input && x->b < k->pass) {
+		x->b = k->pass;
+		return 1;
+	}
+	k->repeats++;
+	return 0;
+}
+
 /* retry_sink_put sends one selected record, as an input line, to k. */
 static int retry_sink_put(struct retry_sink *k, const char *id, size_t id_len, const char *mi,
 			  size_t mi_len)
@@ -222,6 +254,7 @@ static int retry_sink_put(struct retry_sink *k, const char *id, size_t id_len, c
 static int retry_on_rec(const struct retry_rec *x, void *ud)
 {
 	struct retry_sink *k = ud;
+	int rc;
 
 	if (x->out) {
 		if (!k->also_errors || !x->res.error)
@@ -230,6 +263,9 @@ static int retry_on_rec(const struct retry_rec *x, void *ud)
 			k->skipped++;
 			return 0;
 		}
+		rc = retry_sink_first(k, x->id, x->id_len);
+		if (rc <= 0)
+			return rc;
 		k->errors++;
 		return retry_sink_put(k, x->id, x->id_len, x->res.mi, x->res.mi_len);
 	}
@@ -238,6 +274,9 @@ static int retry_on_rec(const struct retry_rec *x, void *ud)
 		k->skipped++;
 		return 0;
 	}
+	rc = retry_sink_first(k, x->id, x->id_len);
+	if (rc <= 0)
+		return rc;
 	k->unprocessed++;
 	return retry_sink_put(k, x->id, x->id_len, x->rec.mi, x->rec.mi_len);
 }
@@ -254,6 +293,7 @@ static int retry_pick_errors(struct retry *r, const char *out_uri, struct retry_
 	if (rc)
 		return rc;
 	while ((rc = results_read_line(&rd, out_uri, &l, &s, k->e)) == 1) {
+		k->lines++;
 		if (!s.error)
 			continue;
 		/* A record that was invalid at validation has no modelInput to send again. */
@@ -261,6 +301,11 @@ static int retry_pick_errors(struct retry *r, const char *out_uri, struct retry_
 			k->skipped++;
 			continue;
 		}
+		rc = retry_sink_first(k, s.id, s.id_len);
+		if (rc < 0)
+			break;
+		if (rc == 0)
+			continue;
 		k->errors++;
 		rc = retry_sink_put(k, s.id, s.id_len, s.mi, s.mi_len);
 		if (rc)
@@ -328,6 +373,9 @@ static int retry_one(struct retry *r, const char *name, const char *out_uri,
 	memset(&k, 0, sizeof(k));
 	k.e = &r->e;
 	k.also_errors = !r->a->expired || r->a->errors;
+	k.picked = &r->picked;
+	k.input = r->n_inputs_seen++;
+	k.pass = ++r->passes;
 	buf_init(&k.line, RESULTS_LINE_MAX + 64);
 	if (!uri) {
 		rc = err_set(&r->e, ERR_NOMEM, "out of memory");
@@ -355,6 +403,8 @@ static int retry_one(struct retry *r, const char *name, const char *out_uri,
 	r->errors += k.errors;
 	r->unprocessed += k.unprocessed;
 	r->skipped += k.skipped;
+	r->repeats += k.repeats;
+	r->lines += k.lines;
 	if (k.n == 0) {
 		/* Nothing of this input to retry: no file, not even an empty one. */
 		if (existed) {
@@ -366,6 +416,7 @@ static int retry_one(struct retry *r, const char *name, const char *out_uri,
 	if (!existed || k.differs) {
 		k.write = true;
 		k.n = 0;
+		k.pass = ++r->passes;
 		r->changed = true;
 		rc = objects_open_write(r->obj, uri, &k.w, &r->e);
 		if (rc)
@@ -428,6 +479,14 @@ static int retry_select(struct retry *r)
 			free(out_uri);
 		}
 		results_names_free(rel, n_rel);
+		/* Lines lost from the outputs would be errors never retried, silently. */
+		if (!rc && r->lines < r->parent.j.c.processed)
+			rc = err_set(&r->e, ERR_CONFLICT,
+				     "job %s processed %lld records but its outputs under %s hold "
+				     "%lld: they were moved, deleted or cut short, so their errors "
+				     "cannot all be found",
+				     r->parent.j.id, (long long)r->parent.j.c.processed,
+				     r->parent.prefix, (long long)r->lines);
 		return rc;
 	}
 	/* A Completed job processed every record: no need to read its inputs. */
@@ -832,12 +891,15 @@ int cmd_retry(int argc, char **argv)
 	memset(&r, 0, sizeof(r));
 	err_init(&r.e);
 	r.a = &a;
+	idset_init(&r.picked, 0);
 	if ((rc = retry_parse(argc, argv, &a)))
 		return rc;
 	rc = results_src_open("retry", a.state, &a.co, a.job, &r.src);
 	if (rc)
 		goto done;
 	r.obj = results_src_objects(r.src);
+	/* As many ids as a job may hold; past that, repeats would not be caught. */
+	r.picked.max = (size_t)results_src_config(r.src)->limits.max_records_per_job + 1;
 	if ((rc = results_job_get(r.src, a.job, &r.parent)))
 		goto done;
 	r.have_parent = true;
@@ -873,6 +935,11 @@ int cmd_retry(int argc, char **argv)
 		fprintf(stderr, "barge retry: %lld records of job %s are not retried: they were "
 				"invalid (no modelInput to send); fix them in the input and run them "
 				"as a job of their own\n", (long long)r.skipped, p->id);
+	if (r.repeats)
+		fprintf(stderr, "barge retry: %lld records of job %s are not retried: their "
+				"recordId repeats one already retried (the job refused them as "
+				"duplicates); give them ids of their own in the input\n",
+			(long long)r.repeats, p->id);
 	if (r.records == 0) {
 		rc = retry_nothing(&r);
 		goto done;
@@ -900,6 +967,7 @@ done:
 	}
 	free(r.files);
 	free(r.dir);
+	idset_free(&r.picked);
 	if (r.have_parent)
 		results_job_free(&r.parent);
 	results_src_close(r.src);

@@ -102,7 +102,12 @@ int cmd_split(int argc, char **argv)
 			if ((rc = split_parse_size("--bytes", optarg, &so.max_bytes)))
 				return rc;
 			break;
-		case 'o': so.out = optarg; break;
+		case 'o':
+			if (!*optarg)
+				return cli_usage("split", "-o needs a directory (ending in /) or a name "
+							  "prefix, not an empty string");
+			so.out = optarg;
+			break;
 		case 'c': config = optarg; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: return cli_usage("split", "unknown option %s", argv[optind - 1]);
@@ -146,6 +151,9 @@ int cmd_split(int argc, char **argv)
 	} else {
 		printf("\n");
 	}
+	if (res.stale_removed)
+		printf("removed %zu part%s after part %04zu left by an earlier split of this input\n",
+		       res.stale_removed, res.stale_removed == 1 ? "" : "s", res.n_parts);
 	rc = 0;
 out:
 	split_result_free(&res);

@@ -2,6 +2,7 @@
 #include "core/compact.h"
 #include "formats/common.h"
 #include "util/json.h"
+#include "util/uri.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -218,6 +219,88 @@ int compact_model_input(const struct family *fam, json_object *mi, bool apply,
 	if (rc)
 		return err_set(e, ERR_NOMEM, "out of memory while compacting a record");
 	return 0;
+}
+
+/* ---- what json-c cannot write back ---- */
+
+/* hex4 reads four hex digits at s (n bytes available), or -1. */
+static long hex4(const char *s, size_t n)
+{
+	long v = 0;
+
+	if (n < 4)
+		return -1;
+	for (int i = 0; i < 4; i++) {
+		int d = uri_hex_digit((unsigned char)s[i]);
+
+		if (d < 0)
+			return -1;
+		v = v * 16 + d;
+	}
+	return v;
+}
+
+/*
+ * integer_fits says whether the digits d[0..n) (no sign, no leading zero)
+ * fit json-c's integers: int64 for a negative, uint64 for a positive.
+ */
+static bool integer_fits(const char *d, size_t n, bool negative)
+{
+	const char *lim = negative ? "9223372036854775808" : "18446744073709551615";
+	size_t ln = strlen(lim);
+
+	return n < ln || (n == ln && memcmp(d, lim, n) <= 0);
+}
+
+bool compact_raw_rewritable(const char *raw, size_t n)
+{
+	bool in_str = false;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = raw[i];
+
+		if (in_str) {
+			long v, w;
+
+			if (c == '"') {
+				in_str = false;
+			} else if (c == '\\' && i + 1 < n && raw[i + 1] == 'u') {
+				v = hex4(raw + i + 2, n - i - 2);
+				i += 5;
+				if (v >= 0xDC00 && v <= 0xDFFF)
+					return false;
+				if (v >= 0xD800 && v <= 0xDBFF) {
+					w = i + 2 < n && raw[i + 1] == '\\' && raw[i + 2] == 'u'
+						    ? hex4(raw + i + 3, n - i - 3)
+						    : -1;
+					if (w < 0xDC00 || w > 0xDFFF)
+						return false;
+					i += 6;
+				}
+			} else if (c == '\\') {
+				i++;
+			}
+		} else if (c == '"') {
+			in_str = true;
+		} else if (c == '-' || (c >= '0' && c <= '9')) {
+			bool negative = c == '-', integer = true;
+			size_t start = i + negative, j = start;
+
+			while (j < n && (raw[j] == '-' || raw[j] == '+' || raw[j] == '.' ||
+					 raw[j] == 'e' || raw[j] == 'E' || (raw[j] >= '0' && raw[j] <= '9'))) {
+				if (raw[j] == '.' || raw[j] == 'e' || raw[j] == 'E')
+					integer = false;
+				j++;
+			}
+			/* A number with a fraction or exponent is a double: json-c keeps its text. */
+			if (integer && negative && j - start == 1 && raw[start] == '0')
+				return false;
+			if (integer && !integer_fits(raw + start, j - start, negative))
+				return false;
+			i = j - 1;
+		}
+	}
+	return true;
 }
 
 int64_t compact_tokens_saved(const struct compact_stats *st)

@@ -59,6 +59,15 @@ int compact_model_input(const struct family *fam, json_object *mi, bool apply,
 			const struct compact_opts *opt, struct compact_stats *st, struct err *e);
 
 /*
+ * compact_raw_rewritable says whether json-c, parsing the JSON text
+ * raw[0..n) and writing it back, keeps every value: it is false for an
+ * integer it cannot hold (beyond 64 bits, which it clamps), for -0 (which
+ * it writes as 0) and for a \u escape of half a surrogate pair (which it
+ * replaces with U+FFFD). Such a record is kept as written.
+ */
+bool compact_raw_rewritable(const char *raw, size_t n);
+
+/*
  * compact_tokens_saved is the input tokens that the change in st saves, by
  * the same rule as the estimate (4 bytes a token), for one record's stats.
  */

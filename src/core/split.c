@@ -75,7 +75,7 @@ static int start_part(struct splitter *s, uint64_t line, struct err *e)
 	strcpy(s->cur.uri, s->base);
 	strcat(s->cur.uri, suffix);
 	s->cur.first_line = line;
-	if (!strcmp(s->cur.uri, s->input))
+	if (objects_same(s->cur.uri, s->input))
 		return err_set(e, ERR_INVAL, "part %s would overwrite the input: choose another -o",
 			       s->cur.uri);
 	rc = objects_open_write(s->o, s->cur.uri, &s->w, e);
@@ -170,6 +170,42 @@ static uint64_t min_set(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
+/*
+ * drop_stale removes the parts after the last one written that an earlier
+ * split of a larger count left (part-0003 after a split into 2): run with
+ * "<base>.part-*.jsonl" they would repeat records. It stops at the first
+ * number that does not exist.
+ */
+static int drop_stale(struct objects *o, const char *base, struct split_result *res,
+		      struct err *e)
+{
+	char suffix[32];
+	char *uri = malloc(strlen(base) + sizeof(suffix));
+	struct obj_stat st;
+	int rc = 0;
+
+	if (!uri)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	for (size_t k = res->n_parts + 1; k <= SPLIT_MAX_PARTS; k++) {
+		struct err ignore;
+
+		snprintf(suffix, sizeof(suffix), ".part-%04zu.jsonl", k);
+		strcpy(uri, base);
+		strcat(uri, suffix);
+		err_init(&ignore);
+		if (objects_stat(o, uri, &st, &ignore) || st.is_prefix)
+			break;
+		rc = objects_remove(o, uri, e);
+		if (rc) {
+			err_prefix(e, "cannot remove %s, a part of an earlier split", uri);
+			break;
+		}
+		res->stale_removed++;
+	}
+	free(uri);
+	return rc;
+}
+
 int split_input(struct objects *o, const char *input, const struct split_opts *opt,
 		struct split_result *res, struct err *e)
 {
@@ -212,7 +248,7 @@ int split_input(struct objects *o, const char *input, const struct split_opts *o
 		rc = err_set(e, ERR_INVAL, "%s holds no records: there is nothing to split", input);
 		goto fail;
 	}
-	rc = 0;
+	rc = drop_stale(o, s.base, res, e);
 fail:
 	if (open)
 		jsonl_close(&rd);

@@ -43,6 +43,7 @@ struct split_result {
 	uint64_t bytes;
 	uint64_t max_records; /* the limits that applied */
 	uint64_t max_bytes;
+	size_t stale_removed; /* parts of an earlier split past the last one, removed */
 };
 
 /*
@@ -59,7 +60,8 @@ int split_base(struct objects *o, const char *input, const char *out, char **bas
  * copied byte for byte with their CRLF or LF ending) to parts of at most
  * the effective number of records and bytes. A line that does not fit in
  * one part, or is over max_line_bytes, fails the split (ERR_INVAL, naming
- * the line); on any failure the parts already written are removed. The
+ * the line); on any failure the parts already written are removed. Parts
+ * an earlier split left past the last one written are removed too. The
  * caller frees res with split_result_free, also after a failure.
  */
 int split_input(struct objects *o, const char *input, const struct split_opts *opt,

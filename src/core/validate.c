@@ -121,88 +121,6 @@ int inputs_expand(struct objects *o, char *const *uris, size_t n, struct job_inp
 	return 0;
 }
 
-/* ---- the set of record ids, for duplicates ---- */
-
-struct id_entry {
-	uint64_t h;
-	char *id;
-	size_t len;
-	unsigned input;
-	uint64_t line;
-};
-
-struct id_set {
-	struct id_entry *v;
-	size_t cap, n, max;
-};
-
-static int idset_grow(struct id_set *s)
-{
-	size_t ncap = s->cap ? s->cap * 2 : 1024;
-	struct id_entry *nv = calloc(ncap, sizeof(*nv));
-
-	if (!nv)
-		return ERR_NOMEM;
-	for (size_t i = 0; i < s->cap; i++) {
-		size_t j;
-
-		if (!s->v[i].id)
-			continue;
-		for (j = s->v[i].h & (ncap - 1); nv[j].id; j = (j + 1) & (ncap - 1))
-			;
-		nv[j] = s->v[i];
-	}
-	free(s->v);
-	s->v = nv;
-	s->cap = ncap;
-	return 0;
-}
-
-/*
- * idset_add inserts id; if it is already present returns 1 with the first
- * occurrence in *first. Past s->max entries it stops remembering: the job
- * fails on its record limit anyway.
- */
-static int idset_add(struct id_set *s, const char *id, size_t len, unsigned input,
-		     uint64_t line, const struct id_entry **first)
-{
-	uint64_t h = hash64(id, len, 7);
-	size_t j;
-
-	if (s->cap && s->cap > 0) {
-		for (j = h & (s->cap - 1); s->v[j].id; j = (j + 1) & (s->cap - 1)) {
-			if (s->v[j].h == h && s->v[j].len == len && !memcmp(s->v[j].id, id, len)) {
-				*first = &s->v[j];
-				return 1;
-			}
-		}
-	}
-	if (s->n >= s->max)
-		return 0;
-	if ((s->n + 1) * 2 > s->cap && idset_grow(s))
-		return ERR_NOMEM;
-	for (j = h & (s->cap - 1); s->v[j].id; j = (j + 1) & (s->cap - 1))
-		;
-	s->v[j].id = malloc(len + 1);
-	if (!s->v[j].id)
-		return ERR_NOMEM;
-	memcpy(s->v[j].id, id, len);
-	s->v[j].id[len] = '\0';
-	s->v[j].h = h;
-	s->v[j].len = len;
-	s->v[j].input = input;
-	s->v[j].line = line;
-	s->n++;
-	return 0;
-}
-
-static void idset_free(struct id_set *s)
-{
-	for (size_t i = 0; i < s->cap; i++)
-		free(s->v[i].id);
-	free(s->v);
-}
-
 /* ---- the pass ---- */
 
 int validate_record(const struct family *fam, const char *line, size_t len,
@@ -226,7 +144,7 @@ int validate_record(const struct family *fam, const char *line, size_t len,
 struct pass {
 	const struct val_opts *opt;
 	struct val_result *res;
-	struct id_set ids;
+	struct idset ids;
 	size_t chunk_cap;
 	size_t inv_cap;
 };
@@ -301,7 +219,7 @@ static int check_line(struct pass *p, const struct job_input *in, const struct j
 	char genid[IDS_RECORD_LEN + 1];
 	const char *id;
 	size_t id_len;
-	const struct id_entry *first = NULL;
+	struct idset_entry *first = NULL;
 	int rc = 0;
 
 	if (l->too_long) {
@@ -329,7 +247,7 @@ static int check_line(struct pass *p, const struct job_input *in, const struct j
 		char what[ERR_MSG_MAX];
 
 		snprintf(what, sizeof(what), "recordId \"%.100s\" is a duplicate of %s:%llu", id,
-			 p->res->inputs[first->input].uri, (unsigned long long)first->line);
+			 p->res->inputs[first->a].uri, (unsigned long long)first->b);
 		rc = add_invalid(p, in, rec_idx, l->line_no, what);
 	} else if (rc == 0) {
 		int64_t it = 0, mo = 0;
@@ -417,7 +335,7 @@ int validate_inputs(struct objects *o, struct job_input *inputs, size_t n_inputs
 	res->n_inputs = n_inputs;
 	p.opt = opt;
 	p.res = res;
-	p.ids.max = opt->lim->max_records_per_job + 1;
+	idset_init(&p.ids, (size_t)opt->lim->max_records_per_job + 1);
 	for (size_t i = 0; i < n_inputs && !rc; i++)
 		rc = validate_one(o, &p, &inputs[i], e);
 	idset_free(&p.ids);

@@ -94,7 +94,7 @@ static int anthropic_validate(const struct fmt_spec *s, json_object *mi, struct 
 	if (!rc)
 		rc = fmt_check_string(mi, "", "anthropic_version", FMT_OPTIONAL, false, e);
 	if (!rc)
-		rc = fmt_check_int(mi, "", "max_tokens", FMT_REQUIRED, 1, FMT_NO_MAX, e);
+		rc = fmt_check_int(mi, "", "max_tokens", FMT_REQUIRED, 1, FMT_MAX_TOKENS_CAP, e);
 	if (!rc)
 		rc = fmt_check_messages(mi, true, anthropic_check_content, e);
 	if (!rc)

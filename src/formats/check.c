@@ -403,7 +403,7 @@ int fmt_check_settings(const struct fmt_spec *s, json_object *mi, struct err *e)
 {
 	const struct fmt_sampling_keys *k = s->keys;
 	const char *parent = s->settings ? s->settings : "";
-	int64_t hi = s->max_tokens_limit ? s->max_tokens_limit : FMT_NO_MAX;
+	int64_t hi = s->max_tokens_limit ? s->max_tokens_limit : FMT_MAX_TOKENS_CAP;
 	json_object *o = mi;
 	int rc = 0;
 

@@ -82,8 +82,9 @@ static int64_t read_max_tokens(json_object *o, const char *key, int64_t def)
 {
 	int64_t v;
 
+	/* Capped, so that the estimate of a record that failed validation stays summable. */
 	if (key && json_get_int64(o, key, &v) && v >= 1)
-		return v;
+		return v < FMT_MAX_TOKENS_CAP ? v : FMT_MAX_TOKENS_CAP;
 	return def;
 }
 
@@ -728,7 +729,7 @@ static int build_passed(enum wire w, json_object *mi, const struct raw_body *raw
 	if (w == WIRE_OPENAI)
 		return build_renamed(mi, raw, path, upstream, NULL, out, e);
 	/* The Messages API refuses a request without max_tokens. */
-	rc = fmt_check_int(mi, "", "max_tokens", FMT_REQUIRED, 1, FMT_NO_MAX, e);
+	rc = fmt_check_int(mi, "", "max_tokens", FMT_REQUIRED, 1, FMT_MAX_TOKENS_CAP, e);
 	if (rc)
 		return rc;
 	return build_renamed(mi, raw, path, upstream, anthropic_header_members, out, e);

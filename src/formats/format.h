@@ -57,6 +57,14 @@ struct usage {
 	int64_t output_tokens;
 };
 
+/*
+ * The most output tokens any record may ask for where its family sets no
+ * lower limit. No model answers with a million tokens, so a larger value is
+ * a mistake; the cap also keeps a job's sums of max tokens (and the costs
+ * made from them) far from overflowing.
+ */
+#define FMT_MAX_TOKENS_CAP 1000000
+
 /* family_text_fn is called with one prompt text (a JSON string); nonzero stops a walk. */
 typedef int family_text_fn(json_object *str, void *ud);
 

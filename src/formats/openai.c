@@ -125,9 +125,9 @@ static int openai_chat_validate(const struct fmt_spec *s, json_object *mi, struc
 	if (!rc)
 		rc = fmt_check_messages(mi, false, openai_check_message, e);
 	if (!rc)
-		rc = fmt_check_int(mi, "", "max_tokens", FMT_OPTIONAL, 1, FMT_NO_MAX, e);
+		rc = fmt_check_int(mi, "", "max_tokens", FMT_OPTIONAL, 1, FMT_MAX_TOKENS_CAP, e);
 	if (!rc)
-		rc = fmt_check_int(mi, "", "max_completion_tokens", FMT_OPTIONAL, 1, FMT_NO_MAX, e);
+		rc = fmt_check_int(mi, "", "max_completion_tokens", FMT_OPTIONAL, 1, FMT_MAX_TOKENS_CAP, e);
 	if (!rc)
 		rc = openai_check_generation(mi, e);
 	return rc;
@@ -144,7 +144,7 @@ static int openai_completions_validate(const struct fmt_spec *s, json_object *mi
 		rc = fmt_check_list(mi, "", s->text, "a string or an array of strings", false,
 				    NULL, e);
 	if (!rc)
-		rc = fmt_check_int(mi, "", "max_tokens", FMT_OPTIONAL, 1, FMT_NO_MAX, e);
+		rc = fmt_check_int(mi, "", "max_tokens", FMT_OPTIONAL, 1, FMT_MAX_TOKENS_CAP, e);
 	if (!rc)
 		rc = openai_check_generation(mi, e);
 	return rc;

@@ -84,7 +84,7 @@ static int mistral_validate(const struct fmt_spec *s, json_object *mi, struct er
 
 	rc = fmt_check_prompt(s, mi, e);
 	if (!rc)
-		rc = fmt_check_int(mi, "", "max_tokens", FMT_OPTIONAL, 1, FMT_NO_MAX, e);
+		rc = fmt_check_int(mi, "", "max_tokens", FMT_OPTIONAL, 1, FMT_MAX_TOKENS_CAP, e);
 	if (!rc)
 		rc = fmt_check_string_array(mi, "", "stop", MISTRAL_MAX_STOP, e);
 	if (!rc)

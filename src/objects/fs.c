@@ -134,6 +134,17 @@ int objects_mkdirs(const char *dir, struct err *e)
 	}
 }
 
+bool objects_same(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (objects_is_s3(a) || objects_is_s3(b))
+		return !strcmp(a, b);
+	if (stat(fs_path(a), &sa) < 0 || stat(fs_path(b), &sb) < 0)
+		return !strcmp(fs_path(a), fs_path(b));
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 /* mkdir_parents creates every missing directory above the file path. */
 static int mkdir_parents(const char *path, struct err *e)
 {
@@ -260,11 +271,28 @@ int fs_open_write(const char *uri, struct obj_writer **w, struct err *e)
 	const char *path = fs_path(uri);
 	struct fs_writer *f;
 	unsigned char rnd[6];
+	char real[PATH_MAX];
+	struct stat st;
 	size_t n = strlen(path);
 	int rc;
 
 	if (n == 0 || path[n - 1] == '/')
 		return err_set(e, ERR_INVAL, "%s: not a file name", path);
+	if (stat(path, &st) == 0) {
+		/*
+		 * The object replaces the file whole, by a rename: a device or a
+		 * directory must not be renamed over, and a symbolic link is
+		 * written through, so that the link stays and its target changes.
+		 */
+		if (!S_ISREG(st.st_mode))
+			return err_set(e, ERR_INVAL,
+				       "%s: exists and is not a regular file; name a file to write",
+				       path);
+		if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && realpath(path, real)) {
+			path = real;
+			n = strlen(path);
+		}
+	}
 	rc = mkdir_parents(path, e);
 	if (rc)
 		return rc;

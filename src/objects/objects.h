@@ -85,6 +85,13 @@ char *objects_join(const char *base, const char *name);
  */
 int objects_mkdirs(const char *dir, struct err *e);
 
+/*
+ * objects_same says whether locations a and b name the same object: for
+ * files, the same existing file or directory (by device and inode, so
+ * "./x", "x" and a link to x are all x); for S3, the same URI.
+ */
+bool objects_same(const char *a, const char *b);
+
 /* objects_basename returns a pointer to the last path component of uri. */
 const char *objects_basename(const char *uri);
 

@@ -1,9 +1,11 @@
-/* ids.c - job ids, generated record ids, hashing and seeded randomness. */
+/* ids.c - job ids, generated record ids, sets of ids, hashing and seeded randomness. */
 #define _GNU_SOURCE
 #include "util/ids.h"
+#include "util/err.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
@@ -103,4 +105,81 @@ uint64_t rng_next(struct rng *r)
 double rng_unit(struct rng *r)
 {
 	return (double)(rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* ---- sets of ids ---- */
+
+void idset_init(struct idset *s, size_t max)
+{
+	memset(s, 0, sizeof(*s));
+	s->max = max;
+}
+
+/* idset_grow doubles the table; the entries move, their ids do not. */
+static int idset_grow(struct idset *s)
+{
+	size_t ncap = s->cap ? s->cap * 2 : 1024;
+	struct idset_entry *nv = calloc(ncap, sizeof(*nv));
+
+	if (!nv)
+		return ERR_NOMEM;
+	for (size_t i = 0; i < s->cap; i++) {
+		size_t j;
+
+		if (!s->v[i].id)
+			continue;
+		for (j = s->v[i].h & (ncap - 1); nv[j].id; j = (j + 1) & (ncap - 1))
+			;
+		nv[j] = s->v[i];
+	}
+	free(s->v);
+	s->v = nv;
+	s->cap = ncap;
+	return 0;
+}
+
+int idset_add(struct idset *s, const char *id, size_t len, uint64_t a, uint64_t b,
+	      struct idset_entry **found)
+{
+	uint64_t h = hash64(id, len, 7);
+	struct idset_entry *x;
+	size_t j;
+
+	*found = NULL;
+	if (s->cap) {
+		for (j = h & (s->cap - 1); s->v[j].id; j = (j + 1) & (s->cap - 1)) {
+			x = &s->v[j];
+			if (x->h == h && x->len == len && !memcmp(x->id, id, len)) {
+				*found = x;
+				return 1;
+			}
+		}
+	}
+	if (s->n >= s->max)
+		return 0;
+	if ((s->n + 1) * 2 > s->cap && idset_grow(s))
+		return ERR_NOMEM;
+	for (j = h & (s->cap - 1); s->v[j].id; j = (j + 1) & (s->cap - 1))
+		;
+	x = &s->v[j];
+	x->id = malloc(len + 1);
+	if (!x->id)
+		return ERR_NOMEM;
+	memcpy(x->id, id, len);
+	x->id[len] = '\0';
+	x->h = h;
+	x->len = len;
+	x->a = a;
+	x->b = b;
+	s->n++;
+	*found = x;
+	return 0;
+}
+
+void idset_free(struct idset *s)
+{
+	for (size_t i = 0; i < s->cap; i++)
+		free(s->v[i].id);
+	free(s->v);
+	memset(s, 0, sizeof(*s));
 }

@@ -1,7 +1,8 @@
-/* ids.h - job ids, generated record ids, hashing and seeded randomness. */
+/* ids.h - job ids, generated record ids, sets of ids, hashing and seeded randomness. */
 #ifndef BARGE_IDS_H
 #define BARGE_IDS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,5 +34,36 @@ void rng_seed(struct rng *r, uint64_t seed);
 uint64_t rng_next(struct rng *r);
 /* rng_unit returns a double in [0, 1). */
 double rng_unit(struct rng *r);
+
+/*
+ * A set of ids (any bytes), each with two numbers its user keeps with it
+ * (validation: the input and line of the first occurrence). Open
+ * addressing on hash64; the set owns copies of the ids.
+ */
+struct idset_entry {
+	uint64_t h;
+	char *id; /* NUL-terminated copy; NULL for an empty slot */
+	size_t len;
+	uint64_t a, b;
+};
+
+struct idset {
+	struct idset_entry *v;
+	size_t cap, n;
+	size_t max; /* past this many ids the set stops remembering new ones */
+};
+
+/* idset_init makes an empty set that remembers at most max ids. */
+void idset_init(struct idset *s, size_t max);
+/*
+ * idset_add looks id up. Present: returns 1 with *found pointing at its
+ * entry (the caller may change a and b). Absent: adds it with a and b and
+ * returns 0 with *found at the new entry, or NULL when the set is full
+ * (max), in which case it remembers nothing more. ERR_NOMEM leaves the set
+ * as it was.
+ */
+int idset_add(struct idset *s, const char *id, size_t len, uint64_t a, uint64_t b,
+	      struct idset_entry **found);
+void idset_free(struct idset *s);
 
 #endif

@@ -323,6 +323,78 @@ def test_compact_text_and_usage(d):
     assert got == "a\n    b c", got
 
 
+def test_compact_output_is_checked_as_a_file(d):
+    """The input under another spelling is still the input; a link is
+    written through; what is not a regular file is refused."""
+    p = compact_file(os.path.join(d, "in.jsonl"))
+    before = open(p, "rb").read()
+    r = barge("compact", "in.jsonl", "-o", "./in.jsonl", cwd=d)
+    assert r.rc == 2 and "INPUT itself" in r.err, r
+    os.symlink(p, os.path.join(d, "alias.jsonl"))
+    r = barge("compact", os.path.join(d, "alias.jsonl"), "-o", p)
+    assert r.rc == 2, r
+    assert open(p, "rb").read() == before
+    target = os.path.join(d, "target.jsonl")
+    open(target, "w").close()
+    os.symlink(target, os.path.join(d, "link.jsonl"))
+    r = barge("compact", p, "-o", os.path.join(d, "link.jsonl"))
+    assert r.rc == 0, r
+    assert os.path.islink(os.path.join(d, "link.jsonl"))
+    assert len(raw_lines(target)) == len(raw_lines(p))
+    os.mkfifo(os.path.join(d, "fifo"))
+    r = barge("compact", p, "-o", os.path.join(d, "fifo"))
+    assert r.rc == 1 and "not a regular file" in r.err, r
+
+
+def test_compact_keeps_values_json_c_would_change(d):
+    """Integers beyond 64 bits, -0 and half a surrogate pair would change if
+    json-c wrote them again: such a record is kept whole, others compact."""
+    p = os.path.join(d, "in.jsonl")
+    lines = []
+    for i, extra in enumerate(['"seed":100000000000000000000000', '"top_p":-0',
+                               '"tag":"\\ud800x"', '"ok":1.50', '"pair":"\\ud83d\\ude00"']):
+        lines.append('{"recordId":"K%d","modelInput":{"anthropic_version":"bedrock-2023-05-31",'
+                     '"max_tokens":10,%s,"messages":[{"role":"user","content":"a      b"}]}}'
+                     % (i, extra))
+    write_lines(p, lines)
+    r = barge("compact", p, "-o", os.path.join(d, "o.jsonl"), "--json")
+    assert r.rc == 0, r
+    j = r.json()
+    assert j["changed"] == 2 and j["kept"] == 3, j
+    out = open(os.path.join(d, "o.jsonl"), encoding="utf-8").read().splitlines()
+    assert out[:3] == lines[:3], out
+    assert '"ok":1.50' in out[3] and '"a b"' in out[3], out[3]
+    assert json.loads(out[4])["modelInput"]["pair"] == "\U0001F600", out[4]
+
+
+def test_split_leaves_no_stale_parts(d):
+    """A split into fewer parts than an earlier one removes the earlier
+    extra parts: a glob of the parts must not run records twice."""
+    p = mixed_file(os.path.join(d, "in.jsonl"), 20)
+    assert barge("split", p, "--records", 5).rc == 0
+    assert len(parts_of(d, "in")) == 4
+    r = barge("split", p, "--records", 10)
+    assert r.rc == 0 and "removed 2 parts" in r.out, r
+    parts = parts_of(d, "in")
+    assert len(parts) == 2
+    assert sum((raw_lines(x) for x in parts), []) == raw_lines(p)
+    r = barge("split", p, "--records", 10, "-o", "")
+    assert r.rc == 2 and "-o" in r.err, r
+
+
+def test_max_tokens_beyond_any_model_is_refused(d):
+    p = os.path.join(d, "in.jsonl")
+    write_jsonl(p, [{"recordId": "A", "modelInput": claude_input(0, "hi", max_tokens=1000001)},
+                    {"recordId": "B", "modelInput": claude_input(1, "hi", max_tokens=2 ** 62)}])
+    r = barge("validate", p, "--model", HAIKU)
+    assert r.rc == 1 and "in.jsonl:1: modelInput.max_tokens" in r.err + r.out, r
+    assert "1000000" in r.err + r.out, r
+    # The estimate leaves them out rather than summing them into nonsense.
+    r = barge("estimate", p, "--model", HAIKU)
+    assert r.rc == 0 and "2 invalid records are left out" in r.err, r
+    assert "estimate for 0 records" in r.out and "$-" not in r.out, r
+
+
 # ---- report ----
 
 def test_report_on_a_run(d):

@@ -366,6 +366,66 @@ def test_errors_and_usage(d):
         assert h.rc == 0 and flag in h.out, h
 
 
+def test_repeated_record_ids_are_retried_and_merged_once(d):
+    """A parent run with --on-invalid skip holds recordId D twice: the second
+    was refused as a duplicate. The retry sends only the first; the merge
+    puts the retry's answer on the first line and keeps the second's error."""
+    inp = os.path.join(d, "in.jsonl")
+    write_lines(inp, [
+        '{"recordId":"D","modelInput":%s}' % model_input_text(0),
+        '{"recordId":"D","modelInput":%s}' % model_input_text(1),
+        '{"recordId":"E","modelInput":%s}' % model_input_text(2),
+    ])
+    r1 = run_job(d, inp, cfg(d, "all.ini", fail_rate=1), "--on-invalid", "skip")
+    assert r1.rc == 0, r1
+    j1 = r1.json()["jobId"]
+    first = [json.loads(l) for l in raw_lines(out_file(d, j1))]
+    assert [o["error"]["errorCode"] for o in first] == [500, 400, 500], first
+    assert "duplicate" in first[1]["error"]["errorMessage"], first
+    r2 = retry(d, j1, cfg(d, "none.ini", fail_rate=0))
+    assert r2.rc == 0 and "repeats one already retried" in r2.err, r2
+    j2 = r2.json()["jobId"]
+    sent = [json.loads(l) for l in raw_lines(os.path.join(d, "out", j1, "retry", "in.jsonl"))]
+    assert [o["recordId"] for o in sent] == ["D", "E"], sent
+    assert raw_model_input(raw_lines(os.path.join(d, "out", j1, "retry", "in.jsonl"))[0]) == \
+        model_input_text(0)
+    m = barge("results", "--merge", j1, j2, "--state", os.path.join(d, "st"))
+    assert m.rc == 0, m
+    merged = [json.loads(l) for l in m.out.splitlines() if l.strip()]
+    assert [o["recordId"] for o in merged] == ["D", "D", "E"], merged
+    assert "modelOutput" in merged[0] and "modelOutput" in merged[2], merged
+    assert merged[1]["error"]["errorCode"] == 400, merged
+    assert "2 succeeded, 1 failed" in m.err, m
+
+
+def test_outputs_lost_after_the_job_are_refused(d):
+    """Outputs moved, deleted or cut short after a job ended would make retry
+    and merge lose results quietly: both refuse, naming the job."""
+    st = os.path.join(d, "st")
+    inp = os.path.join(d, "in.jsonl")
+    write_input(inp, 40)
+    j1 = run_job(d, inp, cfg(d, "some.ini", fail_rate=0.4, seed=3)).json()["jobId"]
+    j2 = retry(d, j1, cfg(d, "none.ini", fail_rate=0)).json()["jobId"]
+    # --download into a job's own output directory would replace its outputs.
+    r = barge("results", "--merge", j1, j2, "--state", st, "--download",
+              os.path.join(d, "out", j1) + "/")
+    assert r.rc == 2 and "keeps its own outputs" in r.err, r
+    assert os.path.exists(out_file(d, j1))
+    # The retry's outputs are gone.
+    os.rename(out_file(d, j2), os.path.join(d, "moved.out"))
+    r = barge("results", "--merge", j1, j2, "--state", st)
+    assert r.rc == 1 and j2 in r.err and "merging would lose results" in r.err, r
+    os.rename(os.path.join(d, "moved.out"), out_file(d, j2))
+    assert barge("results", "--merge", j1, j2, "--state", st).rc == 0
+    # The parent's output cut to half its lines.
+    lines = raw_lines(out_file(d, j1))
+    write_lines(out_file(d, j1), lines[:20])
+    r = barge("retry", j1, "--state", st, "--config", cfg(d, "none.ini", fail_rate=0))
+    assert r.rc == 1 and "processed 40 records" in r.err and "hold 20" in r.err, r
+    r = barge("results", "--merge", j1, j2, "--state", st)
+    assert r.rc == 1 and "merging would lose results" in r.err, r
+
+
 # ---- barge serve, through the client ----
 
 KEY = ("AKIDTEST", "secret-of-team-a/+")

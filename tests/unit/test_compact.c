@@ -317,9 +317,39 @@ static void test_tokens_saved(void **state)
 	assert_int_equal(compact_tokens_saved(&st), 1);
 }
 
+static bool rewritable(const char *s)
+{
+	return compact_raw_rewritable(s, strlen(s));
+}
+
+/* What json-c would write back differently is found; what it keeps is not flagged. */
+static void test_raw_rewritable(void **state)
+{
+	(void)state;
+	assert_true(rewritable("{\"a\":1,\"b\":-2,\"c\":1.50,\"d\":1e400,\"e\":-0.0}"));
+	assert_true(rewritable("[18446744073709551615,-9223372036854775808]"));
+	assert_false(rewritable("[18446744073709551616]"));
+	assert_false(rewritable("[-9223372036854775809]"));
+	assert_false(rewritable("{\"x\":100000000000000000000000}"));
+	assert_false(rewritable("{\"top_p\":-0}"));
+	assert_true(rewritable("{\"top_p\":0}"));
+	/* Numbers inside strings are text. */
+	assert_true(rewritable("{\"s\":\"-0 and 100000000000000000000000\"}"));
+	/* A surrogate pair is fine; half of one is not. */
+	assert_true(rewritable("[\"\\ud83d\\ude00\",\"\\u00e9\"]"));
+	assert_false(rewritable("[\"\\ud800x\"]"));
+	assert_false(rewritable("[\"\\ud800\"]"));
+	assert_false(rewritable("[\"\\udc00\"]"));
+	assert_false(rewritable("[\"\\ud83d\\u0041\"]"));
+	/* An escaped quote or backslash does not end the string early. */
+	assert_true(rewritable("[\"a\\\"-0\\\\\",1]"));
+	assert_false(rewritable("[\"a\\\\\",-0]"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_raw_rewritable),
 		cmocka_unit_test(test_blanks_collapse),
 		cmocka_unit_test(test_line_ends_trimmed),
 		cmocka_unit_test(test_blank_lines),
