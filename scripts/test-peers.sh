@@ -27,56 +27,18 @@ while IFS= read -r line; do
 	esac
 done <<<"$paths"
 
-pass=0
-fail=0
-failed_names=()
-logdir=$(mktemp -d "${TMPDIR:-/tmp}/barge-peers.XXXXXX")
-
-# count_tap reads TAP lines from a log and adds them to the totals (as
-# tests/run.sh does).
-count_tap() {
-	local log=$1 label=$2 rc=$3 ok nok
-	ok=$(grep -c '^ok ' "$log" || true)
-	nok=$(grep -c '^not ok ' "$log" || true)
-	while IFS= read -r l; do failed_names+=("$label: ${l#not ok }"); done < <(grep '^not ok ' "$log")
-	if [ "$rc" -ne 0 ] && [ "$nok" -eq 0 ]; then
-		nok=1
-		failed_names+=("$label: exited with status $rc without a result (see $log)")
-	fi
-	pass=$((pass + ok))
-	fail=$((fail + nok))
-}
-
+# Each tree's barge is built here (tests/run.sh expects it); a failed build
+# is a failure of the suite.
+makelog=$(mktemp "${TMPDIR:-/tmp}/barge-peers-make.XXXXXX")
 for tree in "$@"; do
 	san=0
 	[[ $tree == *asan* ]] && san=1
-	if ! make -j"$(nproc)" BUILD="$tree" SANITIZE=$san "$tree/barge" >"$logdir/make-$tree.log" 2>&1; then
-		tail -n 20 "$logdir/make-$tree.log"
-		failed_names+=("$tree: make failed (see $logdir/make-$tree.log)")
-		fail=$((fail + 1))
-		continue
+	if ! make -j"$(nproc)" BUILD="$tree" SANITIZE=$san "$tree/barge" >"$makelog" 2>&1; then
+		tail -n 20 "$makelog"
+		echo "$tree: make failed"
+		echo "0 passed, 1 failed"
+		exit 1
 	fi
-	for t in tests/peers/test_*.py; do
-		[ -f "$t" ] || continue
-		name=$(basename "$t" .py)
-		log="$logdir/$tree-$name.log"
-		t0=$(date +%s)
-		BARGE="$PWD/$tree/barge" BARGE_TREE="$tree" python3 tests/integration/harness.py "$t" >"$log" 2>&1
-		rc=$?
-		count_tap "$log" "$tree/$name" $rc
-		printf '%-12s %-32s %s (%ss)\n' "$tree" "$name" \
-			"$(grep -c '^ok ' "$log" || true) ok, $(grep -c '^not ok ' "$log" || true) failed" \
-			"$(($(date +%s) - t0))"
-	done
 done
-
-if [ ${#failed_names[@]} -gt 0 ]; then
-	echo
-	echo "failures (logs in $logdir):"
-	for f in "${failed_names[@]}"; do echo "  $f"; done
-	echo
-else
-	rm -rf "$logdir"
-fi
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]
+rm -f "$makelog"
+SUITE=tests/peers exec tests/run.sh "$@"

@@ -4,6 +4,8 @@
 #
 #   tests/run.sh build [build-asan ...]
 #   TESTS=pattern tests/run.sh build     only tests whose file matches
+#   SUITE=tests/peers tests/run.sh build  the Python tests of another folder,
+#                                         without the unit tests
 set -u
 cd "$(dirname "$0")/.."
 [ $# -ge 1 ] || set -- build
@@ -13,6 +15,7 @@ fail=0
 failed_names=()
 logdir=$(mktemp -d "${TMPDIR:-/tmp}/barge-tests.XXXXXX")
 pattern=${TESTS:-}
+suite=${SUITE:-tests/integration}
 
 # count_tap reads TAP lines from a log and adds them to the totals.
 count_tap() {
@@ -32,6 +35,7 @@ count_tap() {
 
 for tree in "$@"; do
 	for bin in "$tree"/tests/test_*; do
+		[ "$suite" = tests/integration ] || break
 		[ -x "$bin" ] || continue
 		name=$(basename "$bin")
 		[ -n "$pattern" ] && [[ $name != *$pattern* ]] && continue
@@ -41,7 +45,7 @@ for tree in "$@"; do
 		count_tap "$log" "$tree/$name" $rc
 		printf '%-12s %-32s %s\n' "$tree" "$name" "$(grep -c '^ok ' "$log" || true) ok, $(grep -c '^not ok ' "$log" || true) failed"
 	done
-	for t in tests/integration/test_*.py; do
+	for t in "$suite"/test_*.py; do
 		[ -f "$t" ] || continue
 		name=$(basename "$t" .py)
 		[ -n "$pattern" ] && [[ $name != *$pattern* ]] && continue

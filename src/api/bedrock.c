@@ -76,17 +76,6 @@ static void put_str(struct buf *b, const char *key, const char *v)
 	buf_put_json_cstr(b, v);
 }
 
-static void put_time(struct buf *b, const char *key, int64_t ms)
-{
-	char t[40];
-
-	if (!ms)
-		return;
-	/* Milliseconds, as Bedrock gives them: List's time filters compare them. */
-	time_format_rfc3339_ms(ms, t, sizeof(t));
-	buf_printf(b, ",\"%s\":\"%s\"", key, t);
-}
-
 /* put_location writes a stored location as a URI: paths become file:// URIs. */
 static void put_location(struct buf *b, const char *loc)
 {
@@ -114,16 +103,16 @@ static void put_job(struct buf *b, const struct job *j)
 	put_str(b, "roleArn", j->role_arn);
 	put_str(b, "status", job_status_name(j->status));
 	put_str(b, "message", j->message);
-	put_time(b, "submitTime", j->submit_ms);
-	put_time(b, "lastModifiedTime", j->modified_ms);
-	put_time(b, "endTime", j->end_ms);
+	time_put_member(b, "submitTime", j->submit_ms);
+	time_put_member(b, "lastModifiedTime", j->modified_ms);
+	time_put_member(b, "endTime", j->end_ms);
 	buf_puts(b, ",\"inputDataConfig\":{\"s3InputDataConfig\":{\"s3InputFormat\":\"JSONL\","
 		    "\"s3Uri\":");
 	put_location(b, j->input_uri);
 	buf_puts(b, "}},\"outputDataConfig\":{\"s3OutputDataConfig\":{\"s3Uri\":");
 	put_location(b, j->output_uri);
 	buf_printf(b, "}},\"timeoutDurationInHours\":%d", j->timeout_hours);
-	put_time(b, "jobExpirationTime", j->expire_ms);
+	time_put_member(b, "jobExpirationTime", j->expire_ms);
 	put_str(b, "modelInvocationType", j->invocation_type);
 	/* Tags too, so that barge's own links (barge:parentJob) show in Get and List. */
 	if (j->tags_json && j->tags_json[0] == '[') {

@@ -442,23 +442,16 @@ static int http_add_headers(struct MHD_Response *r, const struct http_header *hd
 	return 0;
 }
 
-static bool http_status_ok(int status)
+/*
+ * http_send answers req with response r (NULL when building it failed:
+ * the connection is closed instead) and the headers hdrs[0..n). The
+ * response is handed to libmicrohttpd, or destroyed on failure.
+ */
+static int http_send(struct http_request *req, int status, struct MHD_Response *r,
+		     const struct http_header *hdrs, size_t n)
 {
-	return status >= 100 && status <= 999;
-}
-
-int http_reply(struct http_request *req, int status, const struct http_header *hdrs, size_t n,
-	       const void *body, size_t len)
-{
-	struct MHD_Response *r;
 	int rc;
 
-	if (!http_status_ok(status)) {
-		http_settle(req, 0, NULL);
-		return err_set(NULL, ERR_INVAL, "HTTP status %d is out of range", status);
-	}
-	r = MHD_create_response_from_buffer(len, (void *)(body && len ? body : ""),
-					    MHD_RESPMEM_MUST_COPY);
 	if (!r) {
 		http_settle(req, 0, NULL);
 		return err_set(NULL, ERR_NOMEM, "out of memory building an answer");
@@ -470,6 +463,25 @@ int http_reply(struct http_request *req, int status, const struct http_header *h
 		return rc;
 	}
 	return http_settle(req, (unsigned)status, r);
+}
+
+static bool http_status_ok(int status)
+{
+	return status >= 100 && status <= 999;
+}
+
+int http_reply(struct http_request *req, int status, const struct http_header *hdrs, size_t n,
+	       const void *body, size_t len)
+{
+	struct MHD_Response *r;
+
+	if (!http_status_ok(status)) {
+		http_settle(req, 0, NULL);
+		return err_set(NULL, ERR_INVAL, "HTTP status %d is out of range", status);
+	}
+	r = MHD_create_response_from_buffer(len, (void *)(body && len ? body : ""),
+					    MHD_RESPMEM_MUST_COPY);
+	return http_send(req, status, r, hdrs, n);
 }
 
 int http_reply_close(struct http_request *req)
@@ -508,7 +520,6 @@ int http_reply_truncated(struct http_request *req, int status, const struct http
 {
 	struct http_trunc *t;
 	struct MHD_Response *r;
-	int rc;
 
 	if (sent > len)
 		sent = len;
@@ -526,18 +537,9 @@ int http_reply_truncated(struct http_request *req, int status, const struct http
 		memcpy(t->data, body, sent);
 	t->sent = sent;
 	r = MHD_create_response_from_callback(len, 64 * 1024, http_trunc_read, t, http_trunc_free);
-	if (!r) {
+	if (!r)
 		http_trunc_free(t);
-		http_settle(req, 0, NULL);
-		return err_set(NULL, ERR_NOMEM, "out of memory building an answer");
-	}
-	rc = http_add_headers(r, hdrs, n);
-	if (rc) {
-		MHD_destroy_response(r);
-		http_settle(req, 0, NULL);
-		return rc;
-	}
-	return http_settle(req, (unsigned)status, r);
+	return http_send(req, status, r, hdrs, n);
 }
 
 /*

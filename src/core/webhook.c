@@ -49,16 +49,6 @@ const struct webhook_cfg *webhook_name_of(const struct service *svc, const struc
 	return NULL;
 }
 
-static void put_time(struct buf *b, const char *key, int64_t ms)
-{
-	char t[40];
-
-	if (!ms)
-		return;
-	time_format_rfc3339_ms(ms, t, sizeof(t));
-	buf_printf(b, ",\"%s\":\"%s\"", key, t);
-}
-
 void webhook_job_ended(struct service *svc, const struct job *j)
 {
 	const struct webhook_cfg *w = webhook_name_of(svc, j);
@@ -91,8 +81,8 @@ void webhook_job_ended(struct service *svc, const struct job *j)
 		buf_puts(&b, ",\"message\":");
 		buf_put_json_cstr(&b, j->message);
 	}
-	put_time(&b, "submitTime", j->submit_ms);
-	put_time(&b, "endTime", j->end_ms ? j->end_ms : time_now_ms());
+	time_put_member(&b, "submitTime", j->submit_ms);
+	time_put_member(&b, "endTime", j->end_ms ? j->end_ms : time_now_ms());
 	buf_printf(&b,
 		   ",\"totalRecordCount\":%lld,\"processedRecordCount\":%lld,"
 		   "\"successRecordCount\":%lld,\"errorRecordCount\":%lld,"

@@ -1,6 +1,7 @@
 /* time.c - wall and monotonic clocks, RFC 3339 timestamps. */
 #define _POSIX_C_SOURCE 200809L
 #include "util/time.h"
+#include "util/buf.h"
 #include "util/err.h"
 
 #include <ctype.h>
@@ -141,4 +142,14 @@ void time_sleep_ms(int64_t ms)
 
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
+}
+
+void time_put_member(struct buf *b, const char *key, int64_t ms)
+{
+	char t[40];
+
+	if (!ms)
+		return;
+	time_format_rfc3339_ms(ms, t, sizeof(t));
+	buf_printf(b, ",\"%s\":\"%s\"", key, t);
 }

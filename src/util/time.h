@@ -16,6 +16,14 @@ int64_t time_mono_ms(void);
 void time_format_rfc3339(int64_t ms, char *out, size_t outsz);
 /* time_format_rfc3339_ms is the same with milliseconds: "2026-11-26T05:30:00.123Z". */
 void time_format_rfc3339_ms(int64_t ms, char *out, size_t outsz);
+
+struct buf;
+/*
+ * time_put_member appends ,"key":"<ms as time_format_rfc3339_ms>" to the
+ * JSON object being built in b, or nothing when ms is 0 (no such time).
+ * Milliseconds, as Bedrock gives them: List's time filters compare them.
+ */
+void time_put_member(struct buf *b, const char *key, int64_t ms);
 /*
  * time_parse_rfc3339 reads "YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM)" into ms.
  * Returns 0, or ERR_INVAL if s is not such a timestamp.

@@ -139,6 +139,37 @@ def sigkill(p):
     p.wait()
 
 
+def free_port():
+    """A port free on 127.0.0.1 now (nothing listens on it)."""
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def terminate(proc, timeout=10):
+    """SIGTERM, then SIGKILL after timeout seconds; returns the exit status
+    (None when there is no process)."""
+    if not proc:
+        return None
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            return proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return proc.wait()
+
+
+def kill_now(proc):
+    """SIGKILL, as a crash would stop a process."""
+    if proc and proc.poll() is None:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+
+
 class SimServer:
     """barge sim-server on 127.0.0.1: started on a free port (or the given
     one), stopped by stop() or at the end of a with block."""
@@ -184,18 +215,10 @@ class SimServer:
 
     def kill(self):
         """Stops the server abruptly, as a crash would."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
+        kill_now(self.proc)
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
         if self.proc:
             for f in (self.proc.stdout, self.proc.stderr):
                 if f:
@@ -240,23 +263,12 @@ class Serve:
         return "http://127.0.0.1:%d" % self.port
 
     def kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
+        kill_now(self.proc)
         self.log.close()
 
     def stop(self):
         """SIGTERM, and the exit status (0 when it stopped cleanly)."""
-        rc = None
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                rc = self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                rc = self.proc.wait()
-        elif self.proc:
-            rc = self.proc.returncode
+        rc = terminate(self.proc, timeout=30)
         if self.proc and self.proc.stdout:
             self.proc.stdout.close()
         self.log.close()

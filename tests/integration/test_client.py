@@ -9,7 +9,6 @@ import os
 import pty
 import re
 import select
-import socket
 import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -236,14 +235,6 @@ def cli(*args, env=None, cwd=None, timeout=60):
     r = Result(p.returncode, p.stdout, p.stderr)
     assert "Sanitizer" not in r.err and "runtime error:" not in r.err, r
     return r
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 # ---------------------------------------------------------------- submit

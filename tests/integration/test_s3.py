@@ -35,12 +35,6 @@ BUCKET = "barge-test"
 S3RVER_JS = 'require("@20minutes/s3rver/lib/cli.js").parseAsync(process.argv.slice(1), {from: "user"})'
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class S3rver:
     """s3rver on 127.0.0.1 with data in `directory` and the bucket BUCKET."""
 
@@ -79,21 +73,13 @@ class S3rver:
 
     def kill(self):
         """Stops the server abruptly, as a crash would."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
+        kill_now(self.proc)
         if self.log:
             self.log.close()
             self.log = None
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
         if self.log:
             self.log.close()
             self.log = None

@@ -15,7 +15,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -48,14 +47,6 @@ KEY = "sk-llama-test"
 N = 20                    # records per job
 CTX = 2048                # llama-server's context, shared by its 4 slots
 ENV = {"BARGE_PROGRESS_INTERVAL_MS": "200"}
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class LlamaServer:
@@ -140,13 +131,7 @@ class LlamaServer:
         return self.count_tokens(prompt)
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc, timeout=20)
         if self.log:
             self.log.close()
             self.log = None
