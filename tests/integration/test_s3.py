@@ -24,7 +24,7 @@ from xml.sax.saxutils import escape
 
 from lib import BARGE, HAIKU, Result, Serve, assert_exactly_once, aws_call, barge, claude_input, \
     claude_records, debian_botocore, finish, read_jsonl, start, wait_progress, wait_status, \
-    write_config, write_jsonl
+    free_port, kill_now, terminate, write_config, write_jsonl
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PEERS = os.path.join(ROOT, "tests", "peers")
