@@ -10,7 +10,7 @@ set -eu
 
 build_pkgs="build-essential pkg-config libjson-c-dev libcurl4-openssl-dev
 libmicrohttpd-dev libssl-dev libsqlite3-dev libpq-dev libinih-dev"
-test_pkgs="libcmocka-dev python3 python3-botocore"
+test_pkgs="libcmocka-dev python3 python3-botocore postgresql-15"
 # node and npm run the official SDK clients the tests drive (tests/peers); a
 # node installed some other way (NodeSource, nvm) is used as it is.
 command -v node >/dev/null 2>&1 || test_pkgs="$test_pkgs nodejs npm"

@@ -6,6 +6,10 @@
 #   TESTS=pattern tests/run.sh build     only tests whose file matches
 #   SUITE=tests/peers tests/run.sh build  the Python tests of another folder,
 #                                         without the unit tests
+#
+# One throwaway PostgreSQL server (tests/pg.sh) serves the whole run; the
+# tests find it in BARGE_TEST_PG and make their own databases on it. When
+# BARGE_TEST_PG is already set, that server is used instead.
 set -u
 cd "$(dirname "$0")/.."
 [ $# -ge 1 ] || set -- build
@@ -16,6 +20,22 @@ failed_names=()
 logdir=$(mktemp -d "${TMPDIR:-/tmp}/barge-tests.XXXXXX")
 pattern=${TESTS:-}
 suite=${SUITE:-tests/integration}
+
+pgdir=
+stop_pg() {
+	[ -n "$pgdir" ] && tests/pg.sh stop "$pgdir" && rm -rf "$pgdir"
+	return 0
+}
+trap stop_pg EXIT
+if [ -z "${BARGE_TEST_PG:-}" ]; then
+	pgdir=$(mktemp -d "${TMPDIR:-/tmp}/barge-pg.XXXXXX")
+	if BARGE_TEST_PG=$(tests/pg.sh start "$pgdir"); then
+		export BARGE_TEST_PG
+	else
+		# The tests that need it fail and say why; the others run.
+		echo "tests/run.sh: no PostgreSQL server for the tests (see above)" >&2
+	fi
+fi
 
 # count_tap reads TAP lines from a log and adds them to the totals.
 count_tap() {
