@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -178,4 +179,31 @@ bool uri_allowed(const char *loc, char *const *roots, size_t n_roots)
 			return true;
 	}
 	return false;
+}
+
+void uri_redact(const char *url, char *out, size_t n)
+{
+	const char *auth = strstr(url, "://");
+	const char *end, *at, *colon;
+
+	if (!n)
+		return;
+	if (!auth) {
+		snprintf(out, n, "%s", url);
+		return;
+	}
+	auth += 3;
+	/* The userinfo ends at the last '@' before the path: passwords may hold '@'. */
+	end = auth + strcspn(auth, "/?#");
+	at = NULL;
+	for (const char *p = auth; p < end; p++) {
+		if (*p == '@')
+			at = p;
+	}
+	colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+	if (!colon) {
+		snprintf(out, n, "%s", url);
+		return;
+	}
+	snprintf(out, n, "%.*s***%s", (int)(colon + 1 - url), url, at);
 }

@@ -44,4 +44,11 @@ int uri_hex_digit(int c);
 /* uri_is_local is true for a plain path (what uri_canonical gives for files). */
 bool uri_is_local(const char *loc);
 
+/*
+ * uri_redact copies url into out (n bytes, truncated to fit) with the
+ * password of its userinfo ("scheme://user:secret@host") replaced by
+ * "***", so that a store URL can be logged and shown in errors.
+ */
+void uri_redact(const char *url, char *out, size_t n);
+
 #endif

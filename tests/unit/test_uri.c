@@ -142,6 +142,26 @@ static void test_allowed_on_segment_boundaries(void **state)
 	assert_false(uri_is_local("s3://bucket/in/k"));
 }
 
+/* A store URL in a log line shows everything but the password. */
+static void test_redact_password(void **state)
+{
+	char out[128];
+
+	(void)state;
+	uri_redact("postgres://barge:s3cr3t@db:5432/barge", out, sizeof(out));
+	assert_string_equal(out, "postgres://barge:***@db:5432/barge");
+	uri_redact("postgres://barge:p@ss:w@db/barge?sslmode=require", out, sizeof(out));
+	assert_string_equal(out, "postgres://barge:***@db/barge?sslmode=require");
+	uri_redact("postgres://barge@db/barge", out, sizeof(out));
+	assert_string_equal(out, "postgres://barge@db/barge");
+	uri_redact("postgres://db/x@y", out, sizeof(out));
+	assert_string_equal(out, "postgres://db/x@y");
+	uri_redact("sqlite:/srv/a:b@c.db", out, sizeof(out));
+	assert_string_equal(out, "sqlite:/srv/a:b@c.db");
+	uri_redact("postgres://u:secret@h/d", out, 12);
+	assert_null(strstr(out, "secret"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -152,6 +172,7 @@ int main(void)
 		cmocka_unit_test(test_canonical_local),
 		cmocka_unit_test(test_canonical_refusals),
 		cmocka_unit_test(test_allowed_on_segment_boundaries),
+		cmocka_unit_test(test_redact_password),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
