@@ -64,19 +64,10 @@ static const char *const migrations[] = {
 	" next_ms INTEGER NOT NULL DEFAULT 0, done INTEGER NOT NULL DEFAULT 0,"
 	" last_error TEXT);"
 	"CREATE INDEX deliveries_due ON deliveries(done, next_ms);",
+	/* 3: the leases of one runner (renew) and the leases that ran out (expire). */
+	"CREATE INDEX chunks_lease_owner ON chunks(lease_owner) WHERE state = 1;"
+	"CREATE INDEX chunks_lease_expiry ON chunks(lease_expires_ms) WHERE state = 1;",
 };
-
-#define JOB_COLS                                                                       \
-	"id, arn, name, account, model_id, invocation_type, status, message, input_uri,"   \
-	" output_uri, run_key, client_token, role_arn, tags_json, skip_invalid,"           \
-	" timeout_hours, submit_ms, modified_ms, start_ms, end_ms, expire_ms, total,"      \
-	" processed, success, errors, input_tokens, output_tokens, retries, throttles,"    \
-	" price_in, price_out, discount"
-
-#define CHUNK_COLS                                                                     \
-	"job_id, seq, input_idx, first_record, nrecords, start_off, end_off, first_line,"  \
-	" state, lease_owner, lease_expires_ms, processed, success, errors, input_tokens," \
-	" output_tokens, retries, throttles"
 
 static struct sqlite_store *S(struct store *st)
 {
@@ -118,77 +109,60 @@ static void bind_text(sqlite3_stmt *q, int i, const char *v)
 		sqlite3_bind_null(q, i);
 }
 
-static char *col_dup(sqlite3_stmt *q, int i)
+static const char *row_text(void *impl, int col)
 {
-	const unsigned char *t = sqlite3_column_text(q, i);
-
-	return t ? strdup((const char *)t) : NULL;
+	return (const char *)sqlite3_column_text(impl, col);
 }
 
-static void read_job(sqlite3_stmt *q, struct job *j)
+static int64_t row_i64(void *impl, int col)
 {
-	int i = 0;
-
-	job_init(j);
-	snprintf(j->id, sizeof(j->id), "%s", (const char *)sqlite3_column_text(q, i++));
-	j->arn = col_dup(q, i++);
-	j->name = col_dup(q, i++);
-	j->account = col_dup(q, i++);
-	j->model_id = col_dup(q, i++);
-	j->invocation_type = col_dup(q, i++);
-	j->status = (enum job_status)sqlite3_column_int(q, i++);
-	j->message = col_dup(q, i++);
-	j->input_uri = col_dup(q, i++);
-	j->output_uri = col_dup(q, i++);
-	j->run_key = col_dup(q, i++);
-	j->client_token = col_dup(q, i++);
-	j->role_arn = col_dup(q, i++);
-	j->tags_json = col_dup(q, i++);
-	j->skip_invalid = sqlite3_column_int(q, i++) != 0;
-	j->timeout_hours = sqlite3_column_int(q, i++);
-	j->submit_ms = sqlite3_column_int64(q, i++);
-	j->modified_ms = sqlite3_column_int64(q, i++);
-	j->start_ms = sqlite3_column_int64(q, i++);
-	j->end_ms = sqlite3_column_int64(q, i++);
-	j->expire_ms = sqlite3_column_int64(q, i++);
-	j->c.total = sqlite3_column_int64(q, i++);
-	j->c.processed = sqlite3_column_int64(q, i++);
-	j->c.success = sqlite3_column_int64(q, i++);
-	j->c.errors = sqlite3_column_int64(q, i++);
-	j->c.input_tokens = sqlite3_column_int64(q, i++);
-	j->c.output_tokens = sqlite3_column_int64(q, i++);
-	j->c.retries = sqlite3_column_int64(q, i++);
-	j->c.throttles = sqlite3_column_int64(q, i++);
-	j->price_in = sqlite3_column_double(q, i++);
-	j->price_out = sqlite3_column_double(q, i++);
-	j->discount = sqlite3_column_double(q, i++);
+	return sqlite3_column_int64(impl, col);
 }
 
-static void read_chunk(sqlite3_stmt *q, struct chunk *c)
+static double row_f64(void *impl, int col)
 {
-	int i = 0;
-	const unsigned char *owner;
+	return sqlite3_column_double(impl, col);
+}
 
-	memset(c, 0, sizeof(*c));
-	snprintf(c->job_id, sizeof(c->job_id), "%s", (const char *)sqlite3_column_text(q, i++));
-	c->seq = (unsigned)sqlite3_column_int(q, i++);
-	c->input_idx = (unsigned)sqlite3_column_int(q, i++);
-	c->first_record = sqlite3_column_int64(q, i++);
-	c->nrecords = sqlite3_column_int64(q, i++);
-	c->start_off = (uint64_t)sqlite3_column_int64(q, i++);
-	c->end_off = (uint64_t)sqlite3_column_int64(q, i++);
-	c->first_line = (uint64_t)sqlite3_column_int64(q, i++);
-	c->state = (enum chunk_state)sqlite3_column_int(q, i++);
-	owner = sqlite3_column_text(q, i++);
-	snprintf(c->lease_owner, sizeof(c->lease_owner), "%s", owner ? (const char *)owner : "");
-	c->lease_expires_ms = sqlite3_column_int64(q, i++);
-	c->c.processed = sqlite3_column_int64(q, i++);
-	c->c.success = sqlite3_column_int64(q, i++);
-	c->c.errors = sqlite3_column_int64(q, i++);
-	c->c.input_tokens = sqlite3_column_int64(q, i++);
-	c->c.output_tokens = sqlite3_column_int64(q, i++);
-	c->c.retries = sqlite3_column_int64(q, i++);
-	c->c.throttles = sqlite3_column_int64(q, i++);
+/* row_of shows the current row of q to the shared row readers of store.c. */
+static struct store_row row_of(sqlite3_stmt *q)
+{
+	return (struct store_row){q, row_text, row_i64, row_f64};
+}
+
+/* The parameters of a statement, bound from number next on. */
+struct sq_args {
+	sqlite3_stmt *q;
+	int next;
+};
+
+static void args_text(void *impl, const char *v)
+{
+	struct sq_args *a = impl;
+
+	bind_text(a->q, a->next++, v);
+}
+
+static void args_i64(void *impl, int64_t v)
+{
+	struct sq_args *a = impl;
+
+	sqlite3_bind_int64(a->q, a->next++, v);
+}
+
+static void args_f64(void *impl, double v)
+{
+	struct sq_args *a = impl;
+
+	sqlite3_bind_double(a->q, a->next++, v);
+}
+
+/* bind_counts binds the seven counts of c from parameter first on. */
+static void bind_counts(sqlite3_stmt *q, int first, const struct job_counts *c)
+{
+	struct sq_args a = {q, first};
+
+	store_args_counts(&(struct store_args){&a, args_text, args_i64, args_f64}, c);
 }
 
 static void sq_close(struct store *st)
@@ -205,44 +179,15 @@ static int sq_job_insert(struct store *st, const struct job *j, struct err *e)
 {
 	struct sqlite_store *s = S(st);
 	sqlite3_stmt *q = NULL;
-	int rc = 0, i = 1;
+	struct sq_args a = {NULL, 1};
+	int rc = 0;
 
 	pthread_mutex_lock(&s->lock);
-	if ((rc = prep(s, "INSERT INTO jobs (" JOB_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+	if ((rc = prep(s, "INSERT INTO jobs (" STORE_JOB_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
 			  "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &q, e)))
 		goto out;
-	bind_text(q, i++, j->id);
-	bind_text(q, i++, j->arn);
-	bind_text(q, i++, j->name);
-	bind_text(q, i++, j->account ? j->account : "");
-	bind_text(q, i++, j->model_id);
-	bind_text(q, i++, j->invocation_type ? j->invocation_type : "InvokeModel");
-	sqlite3_bind_int(q, i++, (int)j->status);
-	bind_text(q, i++, j->message);
-	bind_text(q, i++, j->input_uri);
-	bind_text(q, i++, j->output_uri);
-	bind_text(q, i++, j->run_key);
-	bind_text(q, i++, j->client_token);
-	bind_text(q, i++, j->role_arn);
-	bind_text(q, i++, j->tags_json);
-	sqlite3_bind_int(q, i++, j->skip_invalid);
-	sqlite3_bind_int(q, i++, j->timeout_hours);
-	sqlite3_bind_int64(q, i++, j->submit_ms);
-	sqlite3_bind_int64(q, i++, j->modified_ms);
-	sqlite3_bind_int64(q, i++, j->start_ms);
-	sqlite3_bind_int64(q, i++, j->end_ms);
-	sqlite3_bind_int64(q, i++, j->expire_ms);
-	sqlite3_bind_int64(q, i++, j->c.total);
-	sqlite3_bind_int64(q, i++, j->c.processed);
-	sqlite3_bind_int64(q, i++, j->c.success);
-	sqlite3_bind_int64(q, i++, j->c.errors);
-	sqlite3_bind_int64(q, i++, j->c.input_tokens);
-	sqlite3_bind_int64(q, i++, j->c.output_tokens);
-	sqlite3_bind_int64(q, i++, j->c.retries);
-	sqlite3_bind_int64(q, i++, j->c.throttles);
-	sqlite3_bind_double(q, i++, j->price_in);
-	sqlite3_bind_double(q, i++, j->price_out);
-	sqlite3_bind_double(q, i++, j->discount);
+	a.q = q;
+	store_args_job(&(struct store_args){&a, args_text, args_i64, args_f64}, j);
 	switch (sqlite3_step(q)) {
 	case SQLITE_DONE:
 		break;
@@ -271,9 +216,10 @@ static int get_one(struct sqlite_store *s, sqlite3_stmt *q, struct job *out, con
 		   struct err *e)
 {
 	int r = sqlite3_step(q);
+	struct store_row row = row_of(q);
 
 	if (r == SQLITE_ROW) {
-		read_job(q, out);
+		store_row_job(&row, out);
 		return 0;
 	}
 	if (r == SQLITE_DONE)
@@ -289,7 +235,7 @@ static int sq_job_get(struct store *st, const char *id, struct job *out, struct 
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
-	rc = prep(s, "SELECT " JOB_COLS " FROM jobs WHERE id = ?", &q, e);
+	rc = prep(s, "SELECT " STORE_JOB_COLS " FROM jobs WHERE id = ?", &q, e);
 	if (!rc) {
 		bind_text(q, 1, id);
 		snprintf(what, sizeof(what), "job %.20s", id);
@@ -308,7 +254,7 @@ static int sq_job_find_run(struct store *st, const char *run_key, struct job *ou
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
-	rc = prep(s, "SELECT " JOB_COLS " FROM jobs WHERE run_key = ?"
+	rc = prep(s, "SELECT " STORE_JOB_COLS " FROM jobs WHERE run_key = ?"
 		     " ORDER BY submit_ms DESC, rowid DESC LIMIT 1", &q, e);
 	if (!rc) {
 		bind_text(q, 1, run_key);
@@ -517,9 +463,10 @@ out:
 #define COLLECT_MAX 10000000
 
 static int collect(struct sqlite_store *s, sqlite3_stmt *q, size_t size,
-		   void (*read)(sqlite3_stmt *q, void *elem), void **out, size_t *n,
+		   void (*read)(const struct store_row *r, void *elem), void **out, size_t *n,
 		   const char *what, struct err *e)
 {
+	struct store_row row = row_of(q);
 	char *v = NULL;
 	size_t cnt = 0, cap = 0;
 	int r;
@@ -537,7 +484,7 @@ static int collect(struct sqlite_store *s, sqlite3_stmt *q, size_t size,
 			v = nv;
 			cap = ncap;
 		}
-		read(q, v + cnt * size);
+		read(&row, v + cnt * size);
 		cnt++;
 	}
 	*out = v;
@@ -547,38 +494,24 @@ static int collect(struct sqlite_store *s, sqlite3_stmt *q, size_t size,
 	return 0;
 }
 
-static void read_job_row(sqlite3_stmt *q, void *elem)
+static void read_job_row(const struct store_row *r, void *elem)
 {
-	read_job(q, elem);
+	store_row_job(r, elem);
 }
 
-static void read_chunk_row(sqlite3_stmt *q, void *elem)
+static void read_chunk_row(const struct store_row *r, void *elem)
 {
-	read_chunk(q, elem);
+	store_row_chunk(r, elem);
 }
 
-static void read_input_row(sqlite3_stmt *q, void *elem)
+static void read_input_row(const struct store_row *r, void *elem)
 {
-	struct job_input *in = elem;
-	const unsigned char *etag = sqlite3_column_text(q, 4);
-
-	memset(in, 0, sizeof(*in));
-	in->idx = (unsigned)sqlite3_column_int(q, 0);
-	in->uri = col_dup(q, 1);
-	in->name = col_dup(q, 2);
-	in->size = (uint64_t)sqlite3_column_int64(q, 3);
-	snprintf(in->etag, sizeof(in->etag), "%s", etag ? (const char *)etag : "");
-	in->records = sqlite3_column_int64(q, 5);
+	store_row_input(r, elem);
 }
 
-static void read_invalid_row(sqlite3_stmt *q, void *elem)
+static void read_invalid_row(const struct store_row *r, void *elem)
 {
-	struct invalid_rec *iv = elem;
-
-	iv->input_idx = (unsigned)sqlite3_column_int(q, 0);
-	iv->record_idx = sqlite3_column_int64(q, 1);
-	iv->line_no = (uint64_t)sqlite3_column_int64(q, 2);
-	iv->message = col_dup(q, 3);
+	store_row_invalid(r, elem);
 }
 
 static int sq_job_list(struct store *st, const struct job_filter *f, struct job **out,
@@ -597,7 +530,7 @@ static int sq_job_list(struct store *st, const struct job_filter *f, struct job 
 	 * stable even when several jobs share a millisecond.
 	 */
 	snprintf(sql, sizeof(sql),
-		 "SELECT " JOB_COLS " FROM jobs WHERE (?1 IS NULL OR account = ?1)"
+		 "SELECT " STORE_JOB_COLS " FROM jobs WHERE (?1 IS NULL OR account = ?1)"
 		 " AND (?2 < 0 OR status = ?2) AND (?3 IS NULL OR instr(name, ?3) > 0)"
 		 " AND (?4 = 0 OR submit_ms > ?4) AND (?5 = 0 OR submit_ms < ?5)"
 		 " AND (?6 IS NULL OR model_id = ?6)"
@@ -641,7 +574,7 @@ static int sq_inputs_get(struct store *st, const char *job_id, struct job_input 
 	*out = NULL;
 	*n = 0;
 	pthread_mutex_lock(&s->lock);
-	rc = prep(s, "SELECT idx, uri, name, size, etag, records FROM job_inputs"
+	rc = prep(s, "SELECT " STORE_INPUT_COLS " FROM job_inputs"
 		     " WHERE job_id = ? ORDER BY idx", &q, e);
 	if (!rc) {
 		bind_text(q, 1, job_id);
@@ -669,7 +602,7 @@ static int sq_chunks_list(struct store *st, const char *job_id, struct chunk **o
 	*out = NULL;
 	*n = 0;
 	pthread_mutex_lock(&s->lock);
-	rc = prep(s, "SELECT " CHUNK_COLS " FROM chunks WHERE job_id = ? ORDER BY seq", &q, e);
+	rc = prep(s, "SELECT " STORE_CHUNK_COLS " FROM chunks WHERE job_id = ? ORDER BY seq", &q, e);
 	if (!rc) {
 		bind_text(q, 1, job_id);
 		rc = collect(s, q, sizeof(struct chunk), read_chunk_row, &v, n, "chunks", e);
@@ -697,7 +630,7 @@ static int sq_invalid_list(struct store *st, const char *job_id, unsigned input_
 	*out = NULL;
 	*n = 0;
 	pthread_mutex_lock(&s->lock);
-	rc = prep(s, "SELECT input_idx, record_idx, line_no, message FROM invalid_records"
+	rc = prep(s, "SELECT " STORE_INVALID_COLS " FROM invalid_records"
 		     " WHERE job_id = ? AND input_idx = ? AND record_idx >= ? AND record_idx < ?"
 		     " ORDER BY record_idx", &q, e);
 	if (!rc) {
@@ -736,7 +669,7 @@ static int sq_chunk_lease(struct store *st, const char *job_id, const char *owne
 		     "  AND (state = 0 OR (state = 1 AND lease_expires_ms < ?4))"
 		     "  AND (SELECT status FROM jobs WHERE id = ?3) = ?5"
 		     "  ORDER BY seq LIMIT 1)"
-		     " RETURNING " CHUNK_COLS, &q, e);
+		     " RETURNING " STORE_CHUNK_COLS, &q, e);
 	if (rc)
 		goto out;
 	bind_text(q, 1, owner);
@@ -746,7 +679,9 @@ static int sq_chunk_lease(struct store *st, const char *job_id, const char *owne
 	sqlite3_bind_int(q, 5, JS_IN_PROGRESS);
 	r = sqlite3_step(q);
 	if (r == SQLITE_ROW) {
-		read_chunk(q, out);
+		struct store_row row = row_of(q);
+
+		store_row_chunk(&row, out);
 		rc = 1;
 		/* Step to the end so that the UPDATE completes before finalize. */
 		while (sqlite3_step(q) == SQLITE_ROW)
@@ -776,13 +711,7 @@ static int sq_chunk_complete(struct store *st, const struct chunk *c, const char
 		     " WHERE job_id = ?8 AND seq = ?9 AND state = 1 AND lease_owner = ?10", &q, e);
 	if (rc)
 		goto fail;
-	sqlite3_bind_int64(q, 1, c->c.processed);
-	sqlite3_bind_int64(q, 2, c->c.success);
-	sqlite3_bind_int64(q, 3, c->c.errors);
-	sqlite3_bind_int64(q, 4, c->c.input_tokens);
-	sqlite3_bind_int64(q, 5, c->c.output_tokens);
-	sqlite3_bind_int64(q, 6, c->c.retries);
-	sqlite3_bind_int64(q, 7, c->c.throttles);
+	bind_counts(q, 1, &c->c);
 	bind_text(q, 8, c->job_id);
 	sqlite3_bind_int(q, 9, (int)c->seq);
 	bind_text(q, 10, owner);
@@ -802,13 +731,7 @@ static int sq_chunk_complete(struct store *st, const struct chunk *c, const char
 		     " throttles = throttles + ?7, modified_ms = ?8 WHERE id = ?9", &q, e);
 	if (rc)
 		goto fail;
-	sqlite3_bind_int64(q, 1, c->c.processed);
-	sqlite3_bind_int64(q, 2, c->c.success);
-	sqlite3_bind_int64(q, 3, c->c.errors);
-	sqlite3_bind_int64(q, 4, c->c.input_tokens);
-	sqlite3_bind_int64(q, 5, c->c.output_tokens);
-	sqlite3_bind_int64(q, 6, c->c.retries);
-	sqlite3_bind_int64(q, 7, c->c.throttles);
+	bind_counts(q, 1, &c->c);
 	sqlite3_bind_int64(q, 8, now_ms);
 	bind_text(q, 9, c->job_id);
 	if (sqlite3_step(q) != SQLITE_DONE) {
@@ -843,6 +766,51 @@ static int sq_chunks_release(struct store *st, const char *job_id, const char *o
 		bind_text(q, 2, owner);
 		if (sqlite3_step(q) != SQLITE_DONE)
 			rc = db_err(s, e, "release chunks");
+	}
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int sq_leases_renew(struct store *st, const char *owner, int64_t until_ms,
+			   struct err *e)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	rc = prep(s, "UPDATE chunks SET lease_expires_ms = max(lease_expires_ms, ?2)"
+		     " WHERE state = 1 AND lease_owner = ?1", &q, e);
+	if (!rc) {
+		bind_text(q, 1, owner);
+		sqlite3_bind_int64(q, 2, until_ms);
+		if (sqlite3_step(q) != SQLITE_DONE)
+			rc = db_err(s, e, "renew leases");
+	}
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int sq_leases_expire(struct store *st, int64_t now_ms, int64_t *released,
+			    struct err *e)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if (released)
+		*released = 0;
+	pthread_mutex_lock(&s->lock);
+	rc = prep(s, "UPDATE chunks SET state = 0, lease_owner = NULL, lease_expires_ms = 0"
+		     " WHERE state = 1 AND lease_expires_ms < ?1", &q, e);
+	if (!rc) {
+		sqlite3_bind_int64(q, 1, now_ms);
+		if (sqlite3_step(q) != SQLITE_DONE)
+			rc = db_err(s, e, "expire leases");
+		else if (released)
+			*released = sqlite3_changes(s->db);
 	}
 	sqlite3_finalize(q);
 	pthread_mutex_unlock(&s->lock);
@@ -911,7 +879,7 @@ static int sq_job_find_token(struct store *st, const char *account, const char *
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
-	rc = prep(s, "SELECT " JOB_COLS " FROM jobs WHERE account = ? AND client_token = ?", &q, e);
+	rc = prep(s, "SELECT " STORE_JOB_COLS " FROM jobs WHERE account = ? AND client_token = ?", &q, e);
 	if (!rc) {
 		bind_text(q, 1, account);
 		bind_text(q, 2, token);
@@ -954,18 +922,6 @@ static int sq_status_counts(struct store *st, int64_t counts[JS__COUNT],
 	sqlite3_finalize(q);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
-}
-
-/* bind_counts binds the seven counts of c from parameter first on. */
-static void bind_counts(sqlite3_stmt *q, int first, const struct job_counts *c)
-{
-	sqlite3_bind_int64(q, first, c->processed);
-	sqlite3_bind_int64(q, first + 1, c->success);
-	sqlite3_bind_int64(q, first + 2, c->errors);
-	sqlite3_bind_int64(q, first + 3, c->input_tokens);
-	sqlite3_bind_int64(q, first + 4, c->output_tokens);
-	sqlite3_bind_int64(q, first + 5, c->retries);
-	sqlite3_bind_int64(q, first + 6, c->throttles);
 }
 
 static int sq_chunk_progress(struct store *st, const struct chunk *c, const char *owner,
@@ -1068,20 +1024,9 @@ static int sq_delivery_add(struct store *st, const struct delivery *d, struct er
 	return rc;
 }
 
-static void read_delivery_row(sqlite3_stmt *q, void *elem)
+static void read_delivery_row(const struct store_row *r, void *elem)
 {
-	struct delivery *d = elem;
-	const unsigned char *t;
-
-	memset(d, 0, sizeof(*d));
-	d->id = sqlite3_column_int64(q, 0);
-	t = sqlite3_column_text(q, 1);
-	snprintf(d->event_id, sizeof(d->event_id), "%s", t ? (const char *)t : "");
-	t = sqlite3_column_text(q, 2);
-	snprintf(d->webhook, sizeof(d->webhook), "%s", t ? (const char *)t : "");
-	d->body = col_dup(q, 3);
-	d->attempts = sqlite3_column_int(q, 4);
-	d->next_ms = sqlite3_column_int64(q, 5);
+	store_row_delivery(r, elem);
 }
 
 static int sq_delivery_due(struct store *st, int64_t now_ms, size_t max, struct delivery **out,
@@ -1095,7 +1040,7 @@ static int sq_delivery_due(struct store *st, int64_t now_ms, size_t max, struct 
 	*out = NULL;
 	*n = 0;
 	pthread_mutex_lock(&s->lock);
-	rc = prep(s, "SELECT id, event_id, webhook, body, attempts, next_ms FROM deliveries"
+	rc = prep(s, "SELECT " STORE_DELIVERY_COLS " FROM deliveries"
 		     " WHERE done = 0 AND next_ms <= ? ORDER BY next_ms, id LIMIT ?", &q, e);
 	if (!rc) {
 		sqlite3_bind_int64(q, 1, now_ms);
@@ -1162,6 +1107,8 @@ static const struct store_ops sqlite_ops = {
 	.delivery_add = sq_delivery_add,
 	.delivery_due = sq_delivery_due,
 	.delivery_update = sq_delivery_update,
+	.leases_renew = sq_leases_renew,
+	.leases_expire = sq_leases_expire,
 };
 
 /* migrate brings the schema to the newest version, one transaction per step. */

@@ -1,6 +1,7 @@
-/* store.c - opens the store an URL names and forwards calls to it. */
+/* store.c - opens the store an URL names, forwards calls to it, and turns rows into structs. */
 #include "store/store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,8 +60,6 @@ int store_invalid_list(struct store *st, const char *job_id, unsigned input_idx,
 	return st->ops->invalid_list(st, job_id, input_idx, first_record, nrecords, out, n, e);
 }
 
-
-
 int store_job_list(struct store *st, const struct job_filter *f, struct job **out, size_t *n,
 		   struct err *e)
 {
@@ -79,7 +78,6 @@ int store_inputs_get(struct store *st, const char *job_id, struct job_input **ou
 {
 	return st->ops->inputs_get(st, job_id, out, n, e);
 }
-
 
 int store_chunks_list(struct store *st, const char *job_id, struct chunk **out, size_t *n,
 		      struct err *e)
@@ -168,4 +166,165 @@ int store_chunks_release(struct store *st, const char *job_id, const char *owner
 			 struct err *e)
 {
 	return st->ops->chunks_release(st, job_id, owner, e);
+}
+
+int store_leases_renew(struct store *st, const char *owner, int64_t until_ms, struct err *e)
+{
+	return st->ops->leases_renew(st, owner, until_ms, e);
+}
+
+int store_leases_expire(struct store *st, int64_t now_ms, int64_t *released, struct err *e)
+{
+	return st->ops->leases_expire(st, now_ms, released, e);
+}
+
+/* row_dup copies a text column, NULL for SQL NULL (or when memory runs out). */
+static char *row_dup(const struct store_row *r, int col)
+{
+	const char *t = r->text(r->impl, col);
+
+	return t ? strdup(t) : NULL;
+}
+
+/* row_copy copies a text column into a fixed buffer, "" for SQL NULL. */
+static void row_copy(const struct store_row *r, int col, char *dst, size_t size)
+{
+	const char *t = r->text(r->impl, col);
+
+	snprintf(dst, size, "%s", t ? t : "");
+}
+
+void store_row_job(const struct store_row *r, struct job *j)
+{
+	int i = 0;
+
+	job_init(j);
+	row_copy(r, i++, j->id, sizeof(j->id));
+	j->arn = row_dup(r, i++);
+	j->name = row_dup(r, i++);
+	j->account = row_dup(r, i++);
+	j->model_id = row_dup(r, i++);
+	j->invocation_type = row_dup(r, i++);
+	j->status = (enum job_status)r->i64(r->impl, i++);
+	j->message = row_dup(r, i++);
+	j->input_uri = row_dup(r, i++);
+	j->output_uri = row_dup(r, i++);
+	j->run_key = row_dup(r, i++);
+	j->client_token = row_dup(r, i++);
+	j->role_arn = row_dup(r, i++);
+	j->tags_json = row_dup(r, i++);
+	j->skip_invalid = r->i64(r->impl, i++) != 0;
+	j->timeout_hours = (int)r->i64(r->impl, i++);
+	j->submit_ms = r->i64(r->impl, i++);
+	j->modified_ms = r->i64(r->impl, i++);
+	j->start_ms = r->i64(r->impl, i++);
+	j->end_ms = r->i64(r->impl, i++);
+	j->expire_ms = r->i64(r->impl, i++);
+	j->c.total = r->i64(r->impl, i++);
+	j->c.processed = r->i64(r->impl, i++);
+	j->c.success = r->i64(r->impl, i++);
+	j->c.errors = r->i64(r->impl, i++);
+	j->c.input_tokens = r->i64(r->impl, i++);
+	j->c.output_tokens = r->i64(r->impl, i++);
+	j->c.retries = r->i64(r->impl, i++);
+	j->c.throttles = r->i64(r->impl, i++);
+	j->price_in = r->f64(r->impl, i++);
+	j->price_out = r->f64(r->impl, i++);
+	j->discount = r->f64(r->impl, i++);
+}
+
+void store_row_chunk(const struct store_row *r, struct chunk *c)
+{
+	int i = 0;
+
+	memset(c, 0, sizeof(*c));
+	row_copy(r, i++, c->job_id, sizeof(c->job_id));
+	c->seq = (unsigned)r->i64(r->impl, i++);
+	c->input_idx = (unsigned)r->i64(r->impl, i++);
+	c->first_record = r->i64(r->impl, i++);
+	c->nrecords = r->i64(r->impl, i++);
+	c->start_off = (uint64_t)r->i64(r->impl, i++);
+	c->end_off = (uint64_t)r->i64(r->impl, i++);
+	c->first_line = (uint64_t)r->i64(r->impl, i++);
+	c->state = (enum chunk_state)r->i64(r->impl, i++);
+	row_copy(r, i++, c->lease_owner, sizeof(c->lease_owner));
+	c->lease_expires_ms = r->i64(r->impl, i++);
+	c->c.processed = r->i64(r->impl, i++);
+	c->c.success = r->i64(r->impl, i++);
+	c->c.errors = r->i64(r->impl, i++);
+	c->c.input_tokens = r->i64(r->impl, i++);
+	c->c.output_tokens = r->i64(r->impl, i++);
+	c->c.retries = r->i64(r->impl, i++);
+	c->c.throttles = r->i64(r->impl, i++);
+}
+
+void store_row_input(const struct store_row *r, struct job_input *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->idx = (unsigned)r->i64(r->impl, 0);
+	in->uri = row_dup(r, 1);
+	in->name = row_dup(r, 2);
+	in->size = (uint64_t)r->i64(r->impl, 3);
+	row_copy(r, 4, in->etag, sizeof(in->etag));
+	in->records = r->i64(r->impl, 5);
+}
+
+void store_row_invalid(const struct store_row *r, struct invalid_rec *iv)
+{
+	iv->input_idx = (unsigned)r->i64(r->impl, 0);
+	iv->record_idx = r->i64(r->impl, 1);
+	iv->line_no = (uint64_t)r->i64(r->impl, 2);
+	iv->message = row_dup(r, 3);
+}
+
+void store_row_delivery(const struct store_row *r, struct delivery *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->id = r->i64(r->impl, 0);
+	row_copy(r, 1, d->event_id, sizeof(d->event_id));
+	row_copy(r, 2, d->webhook, sizeof(d->webhook));
+	d->body = row_dup(r, 3);
+	d->attempts = (int)r->i64(r->impl, 4);
+	d->next_ms = r->i64(r->impl, 5);
+}
+
+void store_args_job(const struct store_args *a, const struct job *j)
+{
+	a->text(a->impl, j->id);
+	a->text(a->impl, j->arn);
+	a->text(a->impl, j->name);
+	a->text(a->impl, j->account ? j->account : "");
+	a->text(a->impl, j->model_id);
+	a->text(a->impl, j->invocation_type ? j->invocation_type : "InvokeModel");
+	a->i64(a->impl, (int64_t)j->status);
+	a->text(a->impl, j->message);
+	a->text(a->impl, j->input_uri);
+	a->text(a->impl, j->output_uri);
+	a->text(a->impl, j->run_key);
+	a->text(a->impl, j->client_token);
+	a->text(a->impl, j->role_arn);
+	a->text(a->impl, j->tags_json);
+	a->i64(a->impl, j->skip_invalid);
+	a->i64(a->impl, j->timeout_hours);
+	a->i64(a->impl, j->submit_ms);
+	a->i64(a->impl, j->modified_ms);
+	a->i64(a->impl, j->start_ms);
+	a->i64(a->impl, j->end_ms);
+	a->i64(a->impl, j->expire_ms);
+	a->i64(a->impl, j->c.total);
+	store_args_counts(a, &j->c);
+	a->f64(a->impl, j->price_in);
+	a->f64(a->impl, j->price_out);
+	a->f64(a->impl, j->discount);
+}
+
+void store_args_counts(const struct store_args *a, const struct job_counts *c)
+{
+	a->i64(a->impl, c->processed);
+	a->i64(a->impl, c->success);
+	a->i64(a->impl, c->errors);
+	a->i64(a->impl, c->input_tokens);
+	a->i64(a->impl, c->output_tokens);
+	a->i64(a->impl, c->retries);
+	a->i64(a->impl, c->throttles);
 }

@@ -17,8 +17,9 @@
  * never counted (or billed) twice. A lease that expires (its runner died)
  * makes the chunk available again.
  *
- * Implementations: sqlite (embedded, WAL) now; postgres follows with the
- * same schema and FOR UPDATE SKIP LOCKED leases.
+ * Implementations: sqlite (embedded, WAL; one process) and postgres (many
+ * processes on one database: leases with FOR UPDATE SKIP LOCKED). Both keep
+ * the same schema and give the same answers; docs/store.md describes them.
  */
 struct store;
 
@@ -97,6 +98,10 @@ struct store_ops {
 			    size_t *n, struct err *e);
 	int (*delivery_update)(struct store *st, int64_t id, bool done, int attempts,
 			       int64_t next_ms, const char *last_error, struct err *e);
+	int (*leases_renew)(struct store *st, const char *owner, int64_t until_ms,
+			    struct err *e);
+	int (*leases_expire)(struct store *st, int64_t now_ms, int64_t *released,
+			     struct err *e);
 };
 
 struct store {
@@ -104,9 +109,10 @@ struct store {
 };
 
 /*
- * store_open opens the store named by url: "sqlite:PATH" (or a bare path).
- * The schema is created or migrated to the current version. The caller owns
- * *st and closes it with store_close.
+ * store_open opens the store named by url: "sqlite:PATH" (or a bare path),
+ * or "postgres://" / "postgresql://" followed by a libpq URL. The schema is
+ * created or migrated to the current version. The caller owns *st and
+ * closes it with store_close; on failure *st is NULL.
  */
 int store_open(const char *url, struct store **st, struct err *e);
 void store_close(struct store *st);
@@ -170,6 +176,19 @@ int store_chunk_complete(struct store *st, const struct chunk *c, const char *ow
 /* store_chunks_release returns leased chunks to pending (owner NULL: all). */
 int store_chunks_release(struct store *st, const char *job_id, const char *owner,
 			 struct err *e);
+/*
+ * store_leases_renew extends every lease owner holds to until_ms: a runner's
+ * heartbeat. It covers the chunks of every job and never shortens a lease;
+ * a chunk another runner took over is no longer owner's and is left alone.
+ */
+int store_leases_renew(struct store *st, const char *owner, int64_t until_ms, struct err *e);
+/*
+ * store_leases_expire returns to pending every chunk whose lease ended before
+ * now_ms (its runner died), counting them in *released (may be NULL). A
+ * late completion by the dead runner then gets ERR_CONFLICT and counts
+ * nothing.
+ */
+int store_leases_expire(struct store *st, int64_t now_ms, int64_t *released, struct err *e);
 
 /* store_chunk_counts counts a job's chunks by state. */
 int store_chunk_counts(struct store *st, const char *job_id, struct chunk_counts *out,
@@ -222,5 +241,72 @@ void deliveries_free(struct delivery *v, size_t n);
 
 /* Implementations. */
 int store_sqlite_open(const char *path, struct store **st, struct err *e);
+/*
+ * store_postgres_open opens a PostgreSQL store; url is a libpq URL
+ * (postgres://user:password@host:port/dbname?options). Messages name the
+ * server and the database, never the password.
+ */
+int store_postgres_open(const char *url, struct store **st, struct err *e);
+
+/*
+ * For implementations only: the column lists and the row and parameter
+ * helpers that every store shares, so that a row becomes a struct (and a
+ * struct its parameters) in one place whatever the database.
+ */
+#define STORE_JOB_COLS                                                                 \
+	"id, arn, name, account, model_id, invocation_type, status, message, input_uri,"   \
+	" output_uri, run_key, client_token, role_arn, tags_json, skip_invalid,"           \
+	" timeout_hours, submit_ms, modified_ms, start_ms, end_ms, expire_ms, total,"      \
+	" processed, success, errors, input_tokens, output_tokens, retries, throttles,"    \
+	" price_in, price_out, discount"
+#define STORE_JOB_NCOLS 32
+
+#define STORE_CHUNK_COLS                                                               \
+	"job_id, seq, input_idx, first_record, nrecords, start_off, end_off, first_line,"  \
+	" state, lease_owner, lease_expires_ms, processed, success, errors, input_tokens," \
+	" output_tokens, retries, throttles"
+
+/* The columns store_row_input, store_row_invalid and store_row_delivery read. */
+#define STORE_INPUT_COLS "idx, uri, name, size, etag, records"
+#define STORE_INVALID_COLS "input_idx, record_idx, line_no, message"
+#define STORE_DELIVERY_COLS "id, event_id, webhook, body, attempts, next_ms"
+
+/*
+ * One result row, read by column number. text returns NULL for SQL NULL,
+ * and its string lives as long as the row.
+ */
+struct store_row {
+	void *impl;
+	const char *(*text)(void *impl, int col);
+	int64_t (*i64)(void *impl, int col);
+	double (*f64)(void *impl, int col);
+};
+
+/*
+ * The row readers fill a struct from a row of the matching column list.
+ * Strings are malloc'd and owned by the struct; one that cannot be
+ * allocated is left NULL, as an absent value.
+ */
+void store_row_job(const struct store_row *r, struct job *j);
+void store_row_chunk(const struct store_row *r, struct chunk *c);
+void store_row_input(const struct store_row *r, struct job_input *in);
+void store_row_invalid(const struct store_row *r, struct invalid_rec *iv);
+void store_row_delivery(const struct store_row *r, struct delivery *d);
+
+/* A statement's parameters, appended in order; text(NULL) appends SQL NULL. */
+struct store_args {
+	void *impl;
+	void (*text)(void *impl, const char *v);
+	void (*i64)(void *impl, int64_t v);
+	void (*f64)(void *impl, double v);
+};
+
+/*
+ * store_args_job appends the STORE_JOB_NCOLS values of j in STORE_JOB_COLS
+ * order; an absent account is "" and an absent invocation type InvokeModel.
+ */
+void store_args_job(const struct store_args *a, const struct job *j);
+/* store_args_counts appends the seven counts a chunk adds, processed to throttles. */
+void store_args_counts(const struct store_args *a, const struct job_counts *c);
 
 #endif

@@ -736,6 +736,122 @@ static void test_chunks_release(void **state)
 	free(gc);
 }
 
+/* lease_of finds chunk seq of job id in a listing, for its lease. */
+static struct chunk lease_of(struct fixture *f, const char *id, unsigned seq)
+{
+	struct chunk *gc, c;
+	size_t n;
+	struct err e;
+
+	err_init(&e);
+	assert_ok(store_chunks_list(f->st, id, &gc, &n, &e), &e);
+	assert_true(seq < n);
+	c = gc[seq];
+	free(gc);
+	return c;
+}
+
+static void test_leases_renew(void **state)
+{
+	struct fixture *f = *state;
+	struct chunk c;
+	struct err e;
+
+	new_validated_job(f, "job000000001", 3);
+	new_validated_job(f, "job000000002", 1);
+	err_init(&e);
+	assert_int_equal(store_chunk_lease(f->st, "job000000001", "A", 1000, 100, &c, &e), 1);
+	assert_int_equal(store_chunk_lease(f->st, "job000000001", "B", 1000, 100, &c, &e), 1);
+	assert_int_equal(store_chunk_lease(f->st, "job000000002", "A", 1000, 100, &c, &e), 1);
+
+	/* Every lease of A, in every job, and only A's. */
+	assert_ok(store_leases_renew(f->st, "A", 5000, &e), &e);
+	assert_int_equal(lease_of(f, "job000000001", 0).lease_expires_ms, 5000);
+	assert_int_equal(lease_of(f, "job000000002", 0).lease_expires_ms, 5000);
+	assert_int_equal(lease_of(f, "job000000001", 1).lease_expires_ms, 1100);
+	assert_int_equal(lease_of(f, "job000000001", 2).state, CHUNK_PENDING);
+	assert_int_equal(lease_of(f, "job000000001", 2).lease_expires_ms, 0);
+
+	/* A late heartbeat never shortens a lease. */
+	assert_ok(store_leases_renew(f->st, "A", 3000, &e), &e);
+	assert_int_equal(lease_of(f, "job000000001", 0).lease_expires_ms, 5000);
+
+	/* B's lease ran out and C took the chunk over: B's renewal leaves it to C. */
+	assert_int_equal(store_chunk_lease(f->st, "job000000001", "C", 2000, 8000, &c, &e), 1);
+	assert_int_equal(c.seq, 1);
+	assert_ok(store_leases_renew(f->st, "B", 90000, &e), &e);
+	c = lease_of(f, "job000000001", 1);
+	assert_string_equal(c.lease_owner, "C");
+	assert_int_equal(c.lease_expires_ms, 10000);
+
+	/* A renewed lease is not taken over, and its owner still completes it. */
+	assert_int_equal(store_chunk_lease(f->st, "job000000001", "D", 4000, 8000, &c, &e), 1);
+	assert_int_equal(c.seq, 2);
+	assert_int_equal(store_chunk_lease(f->st, "job000000001", "D", 4999, 100, &c, &e), 0);
+	c = lease_of(f, "job000000001", 0);
+	assert_ok(store_chunk_complete(f->st, &c, "A", 4999, &e), &e);
+	/* A done chunk is no lease: renewing leaves it alone. */
+	assert_ok(store_leases_renew(f->st, "A", 20000, &e), &e);
+	c = lease_of(f, "job000000001", 0);
+	assert_int_equal(c.state, CHUNK_DONE);
+	assert_int_equal(c.lease_expires_ms, 5000);
+	assert_int_equal(lease_of(f, "job000000002", 0).lease_expires_ms, 20000);
+	assert_ok(store_leases_renew(f->st, "nobody", 1, &e), &e);
+}
+
+static void test_leases_expire(void **state)
+{
+	struct fixture *f = *state;
+	struct chunk a, c;
+	struct job j;
+	int64_t released = -1;
+	struct err e;
+
+	new_validated_job(f, "job000000001", 3);
+	new_validated_job(f, "job000000002", 2);
+	err_init(&e);
+	assert_int_equal(store_chunk_lease(f->st, "job000000001", "A", 1000, 100, &a, &e), 1);
+	assert_int_equal(store_chunk_lease(f->st, "job000000001", "B", 1000, 1000, &c, &e), 1);
+	assert_int_equal(store_chunk_lease(f->st, "job000000002", "A", 1000, 100, &c, &e), 1);
+	assert_int_equal(store_chunk_lease(f->st, "job000000002", "C", 1000, 100, &c, &e), 1);
+	assert_ok(store_chunk_complete(f->st, &c, "C", 1050, &e), &e);
+
+	/* A lease ending at now_ms has not ended before it. */
+	assert_ok(store_leases_expire(f->st, 1100, &released, &e), &e);
+	assert_int_equal(released, 0);
+	assert_int_equal(lease_of(f, "job000000001", 0).state, CHUNK_LEASED);
+
+	assert_ok(store_leases_expire(f->st, 1101, &released, &e), &e);
+	assert_int_equal(released, 2);
+	c = lease_of(f, "job000000001", 0);
+	assert_int_equal(c.state, CHUNK_PENDING);
+	assert_string_equal(c.lease_owner, "");
+	assert_int_equal(c.lease_expires_ms, 0);
+	c = lease_of(f, "job000000001", 1);
+	assert_int_equal(c.state, CHUNK_LEASED);
+	assert_string_equal(c.lease_owner, "B");
+	assert_int_equal(lease_of(f, "job000000001", 2).state, CHUNK_PENDING);
+	assert_int_equal(lease_of(f, "job000000002", 0).state, CHUNK_PENDING);
+	assert_int_equal(lease_of(f, "job000000002", 1).state, CHUNK_DONE);
+
+	/* The dead runner's late completion counts nothing. */
+	a.c.processed = 10;
+	a.c.success = 10;
+	assert_int_equal(store_chunk_complete(f->st, &a, "A", 1200, &e), ERR_CONFLICT);
+	get(f, "job000000001", &j);
+	assert_int_equal(j.c.processed, 0);
+	job_free(&j);
+
+	/* Nothing more to release; released may be NULL. */
+	assert_ok(store_leases_expire(f->st, 1101, NULL, &e), &e);
+	assert_ok(store_leases_expire(f->st, 1500, &released, &e), &e);
+	assert_int_equal(released, 0);
+	/* A released chunk is leased again first, in order. */
+	assert_int_equal(store_chunk_lease(f->st, "job000000001", "D", 1600, 100, &c, &e), 1);
+	assert_int_equal(c.seq, 0);
+	assert_string_equal(c.lease_owner, "D");
+}
+
 static void test_invalid_list_range(void **state)
 {
 	struct fixture *f = *state;
@@ -1086,6 +1202,8 @@ int main(void)
 		T(test_chunk_lease_expiry),
 		T(test_chunk_complete_counts_once),
 		T(test_chunks_release),
+		T(test_leases_renew),
+		T(test_leases_expire),
 		T(test_invalid_list_range),
 		T(test_job_list_filters),
 		T(test_job_list_order_and_pages),
