@@ -463,7 +463,7 @@ out:
 #define COLLECT_MAX 10000000
 
 static int collect(struct sqlite_store *s, sqlite3_stmt *q, size_t size,
-		   void (*read)(const struct store_row *r, void *elem), void **out, size_t *n,
+		   store_row_read *read, void **out, size_t *n,
 		   const char *what, struct err *e)
 {
 	struct store_row row = row_of(q);
@@ -492,26 +492,6 @@ static int collect(struct sqlite_store *s, sqlite3_stmt *q, size_t size,
 	if (r != SQLITE_DONE)
 		return db_err(s, e, what);
 	return 0;
-}
-
-static void read_job_row(const struct store_row *r, void *elem)
-{
-	store_row_job(r, elem);
-}
-
-static void read_chunk_row(const struct store_row *r, void *elem)
-{
-	store_row_chunk(r, elem);
-}
-
-static void read_input_row(const struct store_row *r, void *elem)
-{
-	store_row_input(r, elem);
-}
-
-static void read_invalid_row(const struct store_row *r, void *elem)
-{
-	store_row_invalid(r, elem);
 }
 
 static int sq_job_list(struct store *st, const struct job_filter *f, struct job **out,
@@ -550,7 +530,7 @@ static int sq_job_list(struct store *st, const struct job_filter *f, struct job 
 		bind_text(q, 6, f->model_id);
 		bind_text(q, 7, f->after_id);
 		sqlite3_bind_int64(q, 8, f->limit ? (sqlite3_int64)f->limit : -1);
-		rc = collect(s, q, sizeof(struct job), read_job_row, &v, n, "jobs", e);
+		rc = collect(s, q, sizeof(struct job), store_row_job, &v, n, "jobs", e);
 	}
 	sqlite3_finalize(q);
 	pthread_mutex_unlock(&s->lock);
@@ -578,7 +558,7 @@ static int sq_inputs_get(struct store *st, const char *job_id, struct job_input 
 		     " WHERE job_id = ? ORDER BY idx", &q, e);
 	if (!rc) {
 		bind_text(q, 1, job_id);
-		rc = collect(s, q, sizeof(struct job_input), read_input_row, &v, n, "inputs", e);
+		rc = collect(s, q, sizeof(struct job_input), store_row_input, &v, n, "inputs", e);
 	}
 	sqlite3_finalize(q);
 	pthread_mutex_unlock(&s->lock);
@@ -605,7 +585,7 @@ static int sq_chunks_list(struct store *st, const char *job_id, struct chunk **o
 	rc = prep(s, "SELECT " STORE_CHUNK_COLS " FROM chunks WHERE job_id = ? ORDER BY seq", &q, e);
 	if (!rc) {
 		bind_text(q, 1, job_id);
-		rc = collect(s, q, sizeof(struct chunk), read_chunk_row, &v, n, "chunks", e);
+		rc = collect(s, q, sizeof(struct chunk), store_row_chunk, &v, n, "chunks", e);
 	}
 	sqlite3_finalize(q);
 	pthread_mutex_unlock(&s->lock);
@@ -638,7 +618,7 @@ static int sq_invalid_list(struct store *st, const char *job_id, unsigned input_
 		sqlite3_bind_int(q, 2, (int)input_idx);
 		sqlite3_bind_int64(q, 3, first_record);
 		sqlite3_bind_int64(q, 4, first_record + nrecords);
-		rc = collect(s, q, sizeof(struct invalid_rec), read_invalid_row, &v, n,
+		rc = collect(s, q, sizeof(struct invalid_rec), store_row_invalid, &v, n,
 			     "invalid records", e);
 	}
 	sqlite3_finalize(q);
@@ -1024,11 +1004,6 @@ static int sq_delivery_add(struct store *st, const struct delivery *d, struct er
 	return rc;
 }
 
-static void read_delivery_row(const struct store_row *r, void *elem)
-{
-	store_row_delivery(r, elem);
-}
-
 static int sq_delivery_due(struct store *st, int64_t now_ms, size_t max, struct delivery **out,
 			   size_t *n, struct err *e)
 {
@@ -1045,7 +1020,7 @@ static int sq_delivery_due(struct store *st, int64_t now_ms, size_t max, struct 
 	if (!rc) {
 		sqlite3_bind_int64(q, 1, now_ms);
 		sqlite3_bind_int64(q, 2, (sqlite3_int64)max);
-		rc = collect(s, q, sizeof(struct delivery), read_delivery_row, &v, n,
+		rc = collect(s, q, sizeof(struct delivery), store_row_delivery, &v, n,
 			     "webhook deliveries", e);
 	}
 	sqlite3_finalize(q);

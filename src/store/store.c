@@ -5,16 +5,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/uri.h"
+
 int store_open(const char *url, struct store **st, struct err *e)
 {
 	*st = NULL;
 	if (!strncmp(url, "sqlite:", 7))
 		return store_sqlite_open(url + 7, st, e);
 	if (!strncmp(url, "postgres://", 11) || !strncmp(url, "postgresql://", 13))
-		return err_set(e, ERR_CONFIG, "store %s: PostgreSQL is not supported by this build yet",
-			       url);
-	if (strstr(url, "://"))
-		return err_set(e, ERR_CONFIG, "store %s: unknown kind (use sqlite:PATH)", url);
+		return store_postgres_open(url, st, e);
+	if (strstr(url, "://")) {
+		char shown[512];
+
+		uri_redact(url, shown, sizeof(shown));
+		return err_set(e, ERR_CONFIG,
+			       "store %s: unknown kind (use sqlite:PATH or postgres://...)", shown);
+	}
 	return store_sqlite_open(url, st, e);
 }
 
@@ -194,8 +200,9 @@ static void row_copy(const struct store_row *r, int col, char *dst, size_t size)
 	snprintf(dst, size, "%s", t ? t : "");
 }
 
-void store_row_job(const struct store_row *r, struct job *j)
+void store_row_job(const struct store_row *r, void *elem)
 {
+	struct job *j = elem;
 	int i = 0;
 
 	job_init(j);
@@ -233,8 +240,9 @@ void store_row_job(const struct store_row *r, struct job *j)
 	j->discount = r->f64(r->impl, i++);
 }
 
-void store_row_chunk(const struct store_row *r, struct chunk *c)
+void store_row_chunk(const struct store_row *r, void *elem)
 {
+	struct chunk *c = elem;
 	int i = 0;
 
 	memset(c, 0, sizeof(*c));
@@ -258,8 +266,9 @@ void store_row_chunk(const struct store_row *r, struct chunk *c)
 	c->c.throttles = r->i64(r->impl, i++);
 }
 
-void store_row_input(const struct store_row *r, struct job_input *in)
+void store_row_input(const struct store_row *r, void *elem)
 {
+	struct job_input *in = elem;
 	memset(in, 0, sizeof(*in));
 	in->idx = (unsigned)r->i64(r->impl, 0);
 	in->uri = row_dup(r, 1);
@@ -269,16 +278,18 @@ void store_row_input(const struct store_row *r, struct job_input *in)
 	in->records = r->i64(r->impl, 5);
 }
 
-void store_row_invalid(const struct store_row *r, struct invalid_rec *iv)
+void store_row_invalid(const struct store_row *r, void *elem)
 {
+	struct invalid_rec *iv = elem;
 	iv->input_idx = (unsigned)r->i64(r->impl, 0);
 	iv->record_idx = r->i64(r->impl, 1);
 	iv->line_no = (uint64_t)r->i64(r->impl, 2);
 	iv->message = row_dup(r, 3);
 }
 
-void store_row_delivery(const struct store_row *r, struct delivery *d)
+void store_row_delivery(const struct store_row *r, void *elem)
 {
+	struct delivery *d = elem;
 	memset(d, 0, sizeof(*d));
 	d->id = r->i64(r->impl, 0);
 	row_copy(r, 1, d->event_id, sizeof(d->event_id));

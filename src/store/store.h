@@ -283,15 +283,15 @@ struct store_row {
 };
 
 /*
- * The row readers fill a struct from a row of the matching column list.
- * Strings are malloc'd and owned by the struct; one that cannot be
- * allocated is left NULL, as an absent value.
+ * The row readers fill a struct (a struct job, chunk, job_input, invalid_rec
+ * or delivery, as named) from a row of the matching column list. They take
+ * it as void * so that one listing loop can take any of them. Strings are
+ * malloc'd and owned by the struct; one that cannot be allocated is left
+ * NULL, as an absent value.
  */
-void store_row_job(const struct store_row *r, struct job *j);
-void store_row_chunk(const struct store_row *r, struct chunk *c);
-void store_row_input(const struct store_row *r, struct job_input *in);
-void store_row_invalid(const struct store_row *r, struct invalid_rec *iv);
-void store_row_delivery(const struct store_row *r, struct delivery *d);
+typedef void store_row_read(const struct store_row *r, void *elem);
+store_row_read store_row_job, store_row_chunk, store_row_input, store_row_invalid,
+	store_row_delivery;
 
 /* A statement's parameters, appended in order; text(NULL) appends SQL NULL. */
 struct store_args {

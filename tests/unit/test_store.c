@@ -1,147 +1,10 @@
-/* test_store.c - unit tests of the SQLite store of jobs, inputs and chunks (src/store/sqlite.c). */
-#include "testutil.h"
+/* test_store.c - unit tests of the stores of jobs, inputs and chunks, each run on SQLite and PostgreSQL. */
+#include "store_fixture.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sqlite3.h>
-#include <unistd.h>
-
-#include "store/store.h"
-
-struct fixture {
-	char dir[64];
-	char db[128];
-	char url[160];
-	struct store *st;
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct err e;
-
-	if (!f)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/barge-store-XXXXXX");
-	if (!mkdtemp(f->dir)) {
-		free(f);
-		return -1;
-	}
-	snprintf(f->db, sizeof(f->db), "%s/barge.db", f->dir);
-	snprintf(f->url, sizeof(f->url), "sqlite:%s", f->db);
-	err_init(&e);
-	*state = f;
-	if (store_open(f->url, &f->st, &e)) {
-		fprintf(stderr, "store_open: %s\n", e.msg);
-		return -1;
-	}
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
-	char p[200];
-
-	store_close(f->st);
-	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", f->db, suffix[i]);
-		unlink(p);
-	}
-	rmdir(f->dir);
-	free(f);
-	return 0;
-}
-
-static char *sdup(const char *s)
-{
-	char *d = strdup(s);
-
-	assert_non_null(d);
-	return d;
-}
-
-/* make_job fills j with every field set; the caller job_frees it. */
-static void make_job(struct job *j, const char *id, const char *name, const char *account,
-		     int64_t submit_ms)
-{
-	char arn[160];
-
-	job_init(j);
-	snprintf(j->id, sizeof(j->id), "%s", id);
-	snprintf(arn, sizeof(arn), "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/%s",
-		 id);
-	j->arn = sdup(arn);
-	j->name = sdup(name);
-	j->account = sdup(account);
-	j->model_id = sdup("anthropic.claude-3-5-sonnet-20240620-v1:0");
-	j->invocation_type = sdup("Converse");
-	j->status = JS_SUBMITTED;
-	j->message = sdup("queued \"first\"");
-	j->input_uri = sdup("file:///data/in/x.jsonl");
-	j->output_uri = sdup("file:///data/out/");
-	j->run_key = sdup("run-key-1");
-	j->client_token = NULL;
-	j->role_arn = sdup("arn:aws:iam::123456789012:role/batch");
-	j->tags_json = sdup("[{\"key\":\"team\",\"value\":\"a\"}]");
-	j->skip_invalid = true;
-	j->timeout_hours = 72;
-	j->submit_ms = submit_ms;
-	j->modified_ms = submit_ms + 1;
-	j->start_ms = 0;
-	j->end_ms = 0;
-	j->expire_ms = submit_ms + 72LL * 3600 * 1000;
-	j->c.total = 11;
-	j->c.processed = 12;
-	j->c.success = 13;
-	j->c.errors = 14;
-	j->c.input_tokens = 15000000000LL;
-	j->c.output_tokens = 16;
-	j->c.retries = 17;
-	j->c.throttles = 18;
-	j->price_in = 0.003;
-	j->price_out = 0.015;
-	j->discount = 0.5;
-}
-
-static void insert(struct fixture *f, const char *id, const char *name, const char *account,
-		   int64_t submit_ms)
-{
-	struct job j;
-	struct err e;
-
-	make_job(&j, id, name, account, submit_ms);
-	err_init(&e);
-	assert_ok(store_job_insert(f->st, &j, &e), &e);
-	job_free(&j);
-}
-
-static void get(struct fixture *f, const char *id, struct job *j)
-{
-	struct err e;
-
-	err_init(&e);
-	job_init(j);
-	assert_ok(store_job_get(f->st, id, j, &e), &e);
-}
-
-static enum job_status status_of(struct fixture *f, const char *id)
-{
-	struct job j;
-	enum job_status s;
-
-	get(f, id, &j);
-	s = j.status;
-	job_free(&j);
-	return s;
-}
-
-static void set_status(struct fixture *f, const char *id, enum job_status to, int64_t now)
-{
-	struct err e;
-
-	err_init(&e);
-	assert_ok(store_job_set_status(f->st, id, to, NULL, now, &e), &e);
-}
+#include <sys/socket.h>
 
 static void test_job_round_trip(void **state)
 {
@@ -395,53 +258,6 @@ static void test_status_terminal_end_times(void **state)
 	get(f, "jobstopped01", &j);
 	assert_int_equal(j.end_ms, 90);
 	job_free(&j);
-}
-
-/* make_chunk describes chunk seq of input in covering records [first, first + n). */
-static struct chunk make_chunk(unsigned seq, unsigned input, int64_t first, int64_t n)
-{
-	struct chunk c;
-
-	memset(&c, 0, sizeof(c));
-	c.seq = seq;
-	c.input_idx = input;
-	c.first_record = first;
-	c.nrecords = n;
-	c.start_off = (uint64_t)first * 100 + 3;
-	c.end_off = (uint64_t)(first + n) * 100 + 3;
-	c.first_line = (uint64_t)first + 1;
-	return c;
-}
-
-/* validate_job records n chunks of 10 records in input 0 and total n * 10. */
-static void validate_job(struct fixture *f, const char *id, unsigned n)
-{
-	struct chunk ch[16];
-	struct job_input in;
-	struct err e;
-
-	assert_true(n <= 16);
-	for (unsigned i = 0; i < n; i++)
-		ch[i] = make_chunk(i, 0, (int64_t)i * 10, 10);
-	memset(&in, 0, sizeof(in));
-	in.idx = 0;
-	in.uri = (char *)"file:///in/a.jsonl";
-	in.name = (char *)"a.jsonl";
-	in.size = 12345;
-	snprintf(in.etag, sizeof(in.etag), "1700000000.000000000-12345");
-	in.records = (int64_t)n * 10;
-	err_init(&e);
-	assert_ok(store_job_validated(f->st, id, &in, 1, ch, n, NULL, 0, (int64_t)n * 10, 500, &e),
-		  &e);
-	/* Only a job in progress hands out chunks. */
-	assert_ok(store_job_set_status(f->st, id, JS_IN_PROGRESS, NULL, 501, &e), &e);
-}
-
-static void new_validated_job(struct fixture *f, const char *id, unsigned nchunks)
-{
-	insert(f, id, "n", "", 100);
-	set_status(f, id, JS_VALIDATING, 200);
-	validate_job(f, id, nchunks);
 }
 
 static void test_job_validated_records_everything(void **state)
@@ -736,21 +552,6 @@ static void test_chunks_release(void **state)
 	free(gc);
 }
 
-/* lease_of finds chunk seq of job id in a listing, for its lease. */
-static struct chunk lease_of(struct fixture *f, const char *id, unsigned seq)
-{
-	struct chunk *gc, c;
-	size_t n;
-	struct err e;
-
-	err_init(&e);
-	assert_ok(store_chunks_list(f->st, id, &gc, &n, &e), &e);
-	assert_true(seq < n);
-	c = gc[seq];
-	free(gc);
-	return c;
-}
-
 static void test_leases_renew(void **state)
 {
 	struct fixture *f = *state;
@@ -899,6 +700,85 @@ static void test_invalid_list_range(void **state)
 	assert_ok(store_invalid_list(f->st, "otherjob0000", 0, 0, 1000, &v, &n, &e), &e);
 	assert_int_equal(n, 0);
 	invalid_recs_free(v, n);
+}
+
+/*
+ * Text with every character that has a meaning somewhere (quotes,
+ * backslashes, braces and commas of PostgreSQL's arrays, a bare NULL, a
+ * newline, UTF-8) comes back as written, also in a validation of many rows.
+ */
+static void test_text_round_trip(void **state)
+{
+	static const char *const odd[] = {"say \"hi\"", "C:\\dir\\x", "{a,b}", "NULL", "",
+					  "two\nlines\ttab", "\xc3\xa9t\xc3\xa9 \xe2\x82\xac", "' OR 1=1 --"};
+	enum { NODD = sizeof(odd) / sizeof(odd[0]), NROWS = 1000 };
+	struct fixture *f = *state;
+	struct invalid_rec *inv = calloc(NROWS, sizeof(*inv)), *gv;
+	struct chunk *ch = calloc(NROWS, sizeof(*ch)), *gc;
+	struct job_input in[NODD], *gi;
+	char msg[64];
+	struct job j;
+	size_t n;
+	struct err e;
+
+	assert_non_null(inv);
+	assert_non_null(ch);
+	make_job(&j, "job000000001", odd[0], odd[1], 100);
+	free(j.message);
+	j.message = sdup(odd[5]);
+	err_init(&e);
+	assert_ok(store_job_insert(f->st, &j, &e), &e);
+	job_free(&j);
+	memset(in, 0, sizeof(in));
+	for (unsigned i = 0; i < NODD; i++) {
+		in[i].idx = i;
+		in[i].uri = (char *)odd[i];
+		in[i].name = (char *)odd[(i + 1) % NODD];
+		snprintf(in[i].etag, sizeof(in[i].etag), "%s", odd[(i + 2) % NODD]);
+		in[i].records = NROWS;
+	}
+	for (unsigned i = 0; i < NROWS; i++) {
+		ch[i] = make_chunk(i, i % NODD, i, 1);
+		inv[i].input_idx = i % NODD;
+		inv[i].record_idx = i;
+		inv[i].line_no = i + 1;
+		snprintf(msg, sizeof(msg), "%u: %s", i, odd[i % NODD]);
+		inv[i].message = sdup(msg);
+	}
+	assert_ok(store_job_validated(f->st, "job000000001", in, NODD, ch, NROWS, inv, NROWS,
+				      NROWS, 300, &e),
+		  &e);
+
+	get(f, "job000000001", &j);
+	assert_string_equal(j.name, odd[0]);
+	assert_string_equal(j.account, odd[1]);
+	assert_string_equal(j.message, odd[5]);
+	job_free(&j);
+	assert_ok(store_inputs_get(f->st, "job000000001", &gi, &n, &e), &e);
+	assert_int_equal(n, NODD);
+	for (unsigned i = 0; i < NODD; i++) {
+		assert_string_equal(gi[i].uri, odd[i]);
+		assert_string_equal(gi[i].name, odd[(i + 1) % NODD]);
+		assert_string_equal(gi[i].etag, odd[(i + 2) % NODD]);
+	}
+	job_inputs_free(gi, n);
+	assert_ok(store_chunks_list(f->st, "job000000001", &gc, &n, &e), &e);
+	assert_int_equal(n, NROWS);
+	assert_memory_equal(&gc[NROWS - 1].first_line, &ch[NROWS - 1].first_line,
+			    sizeof(ch[0].first_line));
+	assert_int_equal(gc[NROWS - 1].input_idx, (NROWS - 1) % NODD);
+	free(gc);
+	assert_ok(store_invalid_list(f->st, "job000000001", 3, 0, NROWS, &gv, &n, &e), &e);
+	assert_int_equal(n, NROWS / NODD);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(gv[i].record_idx, (int64_t)(i * NODD + 3));
+		assert_string_equal(gv[i].message, inv[i * NODD + 3].message);
+	}
+	invalid_recs_free(gv, n);
+	for (unsigned i = 0; i < NROWS; i++)
+		free(inv[i].message);
+	free(inv);
+	free(ch);
 }
 
 static struct job_filter any(void)
@@ -1109,21 +989,54 @@ static void test_reopen_keeps_everything(void **state)
 		assert_string_equal(gi[0].name, "a.jsonl");
 		job_inputs_free(gi, n);
 	}
-	/* A bare path opens the same database. */
+	/* SQLite: a bare path opens the same database; PostgreSQL: the other spelling. */
 	store_close(f->st);
 	f->st = NULL;
-	assert_ok(store_open(f->db, &f->st, &e), &e);
+	if (f->backend == BACKEND_SQLITE) {
+		assert_ok(store_open(f->db, &f->st, &e), &e);
+	} else {
+		char url[600];
+
+		assert_true(!strncmp(f->url, "postgres://", 11));
+		snprintf(url, sizeof(url), "postgresql://%s", f->url + 11);
+		assert_ok(store_open(url, &f->st, &e), &e);
+	}
 	assert_int_equal(status_of(f, "job000000001"), JS_IN_PROGRESS);
 }
 
-/* user_version reads or (when set >= 0) writes the schema version of the fixture's database. */
-static int user_version(struct fixture *f, int set)
+/* pg_schema_version is schema_version for a PostgreSQL fixture. */
+static int pg_schema_version(struct fixture *f, int set)
+{
+	PGconn *c = fixture_pg_connect(f->db);
+	PGresult *r;
+	char sql[64];
+	int v = -1;
+
+	assert_non_null(c);
+	if (set >= 0) {
+		snprintf(sql, sizeof(sql), "UPDATE barge_schema SET version = %d", set);
+		r = PQexec(c, sql);
+		assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+		PQclear(r);
+	}
+	r = PQexec(c, "SELECT version FROM barge_schema");
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		v = atoi(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	PQfinish(c);
+	return v;
+}
+
+/* schema_version reads or (when set >= 0) writes the schema version of the fixture's database. */
+static int schema_version(struct fixture *f, int set)
 {
 	sqlite3 *db;
 	sqlite3_stmt *q;
 	char sql[64];
 	int v = -1;
 
+	if (f->backend == BACKEND_POSTGRES)
+		return pg_schema_version(f, set);
 	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
 	if (set >= 0) {
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", set);
@@ -1144,23 +1057,41 @@ static void test_schema_versions(void **state)
 	struct err e;
 	int v;
 
-	v = user_version(f, -1);
+	v = schema_version(f, -1);
 	assert_true(v >= 1);
 	store_close(f->st);
 	f->st = NULL;
 	err_init(&e);
 	assert_ok(store_open(f->url, &f->st, &e), &e);
-	assert_int_equal(user_version(f, -1), v);
+	assert_int_equal(schema_version(f, -1), v);
 	store_close(f->st);
 	f->st = NULL;
 
 	/* A database from a newer barge is refused, not damaged. */
-	user_version(f, v + 1);
+	schema_version(f, v + 1);
 	assert_int_equal(store_open(f->url, &st, &e), ERR_CONFIG);
 	assert_null(st);
 	assert_contains(e.msg, "newer");
-	assert_int_equal(user_version(f, v), v);
+	assert_int_equal(schema_version(f, v), v);
 	assert_ok(store_open(f->url, &f->st, &e), &e);
+}
+
+/* closed_port finds a port of 127.0.0.1 nothing listens on: bound, never listened on, released. */
+static int closed_port(void)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	assert_true(fd >= 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
 }
 
 static void test_open_errors(void **state)
@@ -1168,49 +1099,57 @@ static void test_open_errors(void **state)
 	struct fixture *f = *state;
 	struct store *st = NULL;
 	struct err e;
-	char url[200];
+	char url[200], port[16];
 
 	err_init(&e);
 	assert_int_equal(store_open("redis://localhost/0", &st, &e), ERR_CONFIG);
 	assert_null(st);
 	assert_contains(e.msg, "redis://localhost/0");
-	assert_int_equal(store_open("postgres://db/barge", &st, &e), ERR_CONFIG);
-	assert_null(st);
+	assert_contains(e.msg, "postgres://");
+	assert_int_equal(store_open("redis://u:s3cret-pw@localhost/0", &st, &e), ERR_CONFIG);
+	assert_null(strstr(e.msg, "s3cret-pw"));
 	snprintf(url, sizeof(url), "sqlite:%s/no/such/dir/x.db", f->dir);
 	assert_int_equal(store_open(url, &st, &e), ERR_IO);
 	assert_null(st);
 	assert_contains(e.msg, "x.db");
+
+	/* A server that is not there: the message says where, never the password. */
+	snprintf(port, sizeof(port), "%d", closed_port());
+	snprintf(url, sizeof(url), "postgres://barge:s3cret-pw@127.0.0.1:%s/barge", port);
+	assert_int_equal(store_open(url, &st, &e), ERR_IO);
+	assert_null(st);
+	assert_contains(e.msg, "cannot connect");
+	assert_contains(e.msg, "127.0.0.1");
+	assert_contains(e.msg, port);
+	assert_null(strstr(e.msg, "s3cret-pw"));
+	snprintf(url, sizeof(url), "postgresql://barge@127.0.0.1:%s/barge?password=s3cret-pw", port);
+	assert_int_equal(store_open(url, &st, &e), ERR_IO);
+	assert_contains(e.msg, port);
+	assert_null(strstr(e.msg, "s3cret-pw"));
+	/* A URL libpq cannot read is the configuration's fault. */
+	assert_int_equal(store_open("postgres://barge:s3cret-pw@[::1/barge", &st, &e), ERR_CONFIG);
+	assert_null(st);
+	assert_null(strstr(e.msg, "s3cret-pw"));
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+/* Every test, run once on each kind of store. */
+#define EACH_TEST(X)                                                                   \
+	X(test_job_round_trip) X(test_job_absent_fields) X(test_job_not_found)         \
+	X(test_job_duplicate_id) X(test_job_missing_field_is_not_a_duplicate)          \
+	X(test_find_run_gives_newest) X(test_status_lifecycle) X(test_status_refused)  \
+	X(test_status_terminal_end_times) X(test_job_validated_records_everything)     \
+	X(test_job_validated_replaces) X(test_chunk_lease_order)                        \
+	X(test_chunk_lease_expiry) X(test_chunk_complete_counts_once)                   \
+	X(test_chunks_release) X(test_leases_renew) X(test_leases_expire)               \
+	X(test_invalid_list_range) X(test_text_round_trip) X(test_job_list_filters)                             \
+	X(test_job_list_order_and_pages) X(test_reopen_keeps_everything)                \
+	X(test_schema_versions) X(test_open_errors)
+#define ON_SQLITE(fn) SQLITE_TEST(fn),
+#define ON_POSTGRES(fn) POSTGRES_TEST(fn),
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		T(test_job_round_trip),
-		T(test_job_absent_fields),
-		T(test_job_not_found),
-		T(test_job_duplicate_id),
-		T(test_job_missing_field_is_not_a_duplicate),
-		T(test_find_run_gives_newest),
-		T(test_status_lifecycle),
-		T(test_status_refused),
-		T(test_status_terminal_end_times),
-		T(test_job_validated_records_everything),
-		T(test_job_validated_replaces),
-		T(test_chunk_lease_order),
-		T(test_chunk_lease_expiry),
-		T(test_chunk_complete_counts_once),
-		T(test_chunks_release),
-		T(test_leases_renew),
-		T(test_leases_expire),
-		T(test_invalid_list_range),
-		T(test_job_list_filters),
-		T(test_job_list_order_and_pages),
-		T(test_reopen_keeps_everything),
-		T(test_schema_versions),
-		T(test_open_errors),
-	};
+	const struct CMUnitTest tests[] = {EACH_TEST(ON_SQLITE) EACH_TEST(ON_POSTGRES)};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
