@@ -52,7 +52,7 @@ $(BUILD)/barge: $(MAIN_OBJ) $(LIB)
 	@echo "  LD      $@"
 	@$(CC) $(LDSAN) -o $@ $(MAIN_OBJ) $(LIB) $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB) tests/unit/testutil.h
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(LIB) $(LDSAN) $(LDLIBS) $(CMOCKA_LIBS)

@@ -1259,7 +1259,8 @@ static const struct store_ops postgres_ops = {
  * (PostgreSQL's DDL is transactional: a failed step leaves the database as
  * it was). The advisory lock makes processes that open a new database at
  * the same moment migrate it one after the other; the later ones find the
- * work done. A database newer than this build is refused, untouched.
+ * work done. A database newer than this build, or one holding another
+ * program's tables, is refused (ERR_CONFIG) and left untouched.
  */
 static int pg_migrate(struct pg_store *s, PGconn *c, struct err *e)
 {
@@ -1297,6 +1298,15 @@ static int pg_migrate(struct pg_store *s, PGconn *c, struct err *e)
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 			rc = pg_fail(s, c, r, what, e);
 			PQclear(r);
+			/*
+			 * A step the database refuses (it holds another program's
+			 * tables of the same names) is the configuration's fault.
+			 */
+			if (rc == ERR_INTERNAL) {
+				rc = ERR_CONFIG;
+				if (e)
+					e->code = rc;
+			}
 			goto out;
 		}
 		PQclear(r);

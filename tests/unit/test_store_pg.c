@@ -283,7 +283,7 @@ static void test_foreign_tables_refused(void **state)
 	assert_int_equal(fixture_pg_sql(name, "CREATE TABLE jobs (x INTEGER)"), 0);
 	fixture_pg_url(fixture_pg_server(), name, url, sizeof(url));
 	err_init(&e);
-	assert_int_not_equal(store_open(url, &st, &e), 0);
+	assert_int_equal(store_open(url, &st, &e), ERR_CONFIG);
 	assert_null(st);
 	assert_contains(e.msg, name);
 	assert_contains(e.msg, "schema version 1");
