@@ -18,6 +18,7 @@ static const struct command commands[] = {
 	{"estimate", cmd_estimate, "predict tokens and cost, on-demand vs batch"},
 	{"models", cmd_models, "list the configured models, families and prices"},
 	{"serve", cmd_serve, "the Bedrock batch job API with its scheduler and runners"},
+	{"worker", cmd_worker, "runners only, sharing a server's jobs through PostgreSQL"},
 	{"sim-server", cmd_sim_server, "serve the simulator as an OpenAI/Anthropic/Bedrock server"},
 	{"submit", cmd_submit, "submit a batch job to a barge server"},
 	{"get", cmd_get, "show a job of a barge server"},

@@ -24,6 +24,7 @@ int cmd_validate(int argc, char **argv);
 int cmd_estimate(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_worker(int argc, char **argv);
 int cmd_sim_server(int argc, char **argv);
 /* The client commands of a barge server (jobs.c, over client.c). */
 int cmd_submit(int argc, char **argv);

@@ -1,4 +1,4 @@
-/* serve.c - `barge serve`: the job API, the scheduler and the runners in one process. */
+/* serve.c - the server processes: `barge serve` (job API, lifecycle, runners) and `barge worker` (runners). */
 #include "api/bedrock.h"
 #include "api/http.h"
 #include "api/metrics.h"
@@ -7,6 +7,7 @@
 #include "core/service.h"
 #include "objects/objects.h"
 #include "util/log.h"
+#include "util/uri.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -43,10 +44,107 @@ static const char usage[] =
 	"when the server is up; GET /metrics gives Prometheus metrics. SIGTERM or\n"
 	"SIGINT stop the server; jobs in progress go on at the next start.\n";
 
+static const char worker_usage[] =
+	"usage: barge worker [--config FILE] [--runners N]\n"
+	"\n"
+	"Runs runners only: they take chunks of the jobs in progress from the\n"
+	"PostgreSQL store ([server] store = postgres://...) that a `barge serve`\n"
+	"shares, call the models and write each finished chunk to the job's\n"
+	"output location, which must be one every process reaches (S3, or a\n"
+	"shared file system). Start as many workers, on as many machines, as the\n"
+	"backends can keep busy. A worker that dies (kill -9, a lost machine)\n"
+	"holds its chunks for [server] lease_seconds (default 60); then any other\n"
+	"runner redoes them, and no record is counted or billed twice.\n"
+	"\n"
+	"options:\n"
+	"  --config FILE      configuration (default: $BARGE_CONFIG): the same models,\n"
+	"                     backends, [storage.s3] and [server] store as the server's\n"
+	"  --runners N        runner threads (default: [server] runners, 2)\n"
+	"  -h, --help         this help\n"
+	"\n"
+	"The first line on stdout is \"worker ready: N runners\". SIGTERM or SIGINT\n"
+	"stop the worker: its chunks go back to pending for the other runners.\n";
+
 struct server {
 	struct service svc;
 	atomic_llong api_requests;
 };
+
+/* The parts of a server process that serve and worker set up alike. */
+struct proc {
+	struct config cfg;
+	bool cfg_loaded;
+	struct objects *obj;
+	struct store *st;
+	char data[PATH_MAX];
+	char store_url[PATH_MAX + 16];
+	char shown_url[PATH_MAX + 16]; /* store_url without its password, for logs */
+	bool exclusive;                /* a SQLite store: this process is its only user */
+};
+
+/*
+ * proc_open loads the configuration, makes the data directory, and opens
+ * the object stores and the store. Returns 0 or an exit status after
+ * saying why on stderr; either way the caller calls proc_close.
+ */
+static int proc_open(const char *cmd, const char *config, struct proc *p)
+{
+	struct err e;
+	int rc;
+
+	if ((rc = cli_load_config(cmd, config, &p->cfg)))
+		return rc;
+	p->cfg_loaded = true;
+	if (log_get_level() > LOG_INFO)
+		log_set_level(LOG_INFO);
+	if (!realpath(p->cfg.server.data, p->data)) {
+		err_init(&e);
+		if (!objects_mkdirs(p->cfg.server.data, &e) && !realpath(p->cfg.server.data, p->data))
+			err_set(&e, ERR_IO, "%s: %s", p->cfg.server.data, strerror(errno));
+		if (e.msg[0]) {
+			fprintf(stderr, "barge %s: cannot create the data directory: %s\n", cmd,
+				e.msg);
+			return EXIT_USAGE;
+		}
+	}
+	if (p->cfg.server.store)
+		snprintf(p->store_url, sizeof(p->store_url), "%s", p->cfg.server.store);
+	else
+		snprintf(p->store_url, sizeof(p->store_url), "sqlite:%s/barge.db", p->data);
+	uri_redact(p->store_url, p->shown_url, sizeof(p->shown_url));
+	p->exclusive = strncmp(p->store_url, "postgres://", 11) &&
+		       strncmp(p->store_url, "postgresql://", 13);
+	if (!(p->obj = objects_new(&p->cfg.s3))) {
+		fprintf(stderr, "barge %s: out of memory\n", cmd);
+		return EXIT_FAILED;
+	}
+	if (store_open(p->store_url, &p->st, &e)) {
+		fprintf(stderr, "barge %s: %s\n", cmd, e.msg);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static void proc_close(struct proc *p)
+{
+	store_close(p->st);
+	objects_free(p->obj);
+	if (p->cfg_loaded)
+		config_free(&p->cfg);
+}
+
+/*
+ * block_stop_signals blocks SIGTERM and SIGINT before any thread starts, so
+ * that every thread inherits the mask and only sigwait receives them.
+ */
+static void block_stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
 
 static void handle(void *ud, struct http_request *req)
 {
@@ -108,18 +206,17 @@ int cmd_serve(int argc, char **argv)
 	};
 	const char *config = NULL, *listen = NULL;
 	struct server *S = NULL;
-	struct config cfg;
-	struct objects *obj = NULL;
-	struct store *st = NULL;
+	struct proc p;
 	struct scheduler *sched = NULL;
+	struct scheduler_opts so;
 	struct http_server srv;
 	struct http_server_opts ho;
 	bool srv_ready = false, svc_ready = false;
-	char data[PATH_MAX], store_url[PATH_MAX + 16];
 	sigset_t stop_sigs;
 	struct err e;
 	int c, rc, sig;
 
+	memset(&p, 0, sizeof(p));
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -132,56 +229,36 @@ int cmd_serve(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage("serve", "unexpected argument %s", argv[optind]);
-	if ((rc = cli_load_config("serve", config, &cfg)))
-		return rc;
-	if (log_get_level() > LOG_INFO)
-		log_set_level(LOG_INFO);
+	if ((rc = proc_open("serve", config, &p)))
+		goto out;
 	http_server_opts_default(&ho);
 	ho.max_body_bytes = SERVE_MAX_BODY;
-	rc = cli_split_listen("serve", listen ? listen : cfg.server.listen, ho.host,
+	rc = cli_split_listen("serve", listen ? listen : p.cfg.server.listen, ho.host,
 			      sizeof(ho.host), &ho.port);
 	if (rc)
 		goto out;
-	if (!realpath(cfg.server.data, data)) {
-		struct err de;
-
-		err_init(&de);
-		if (!objects_mkdirs(cfg.server.data, &de) && !realpath(cfg.server.data, data))
-			err_set(&de, ERR_IO, "%s: %s", cfg.server.data, strerror(errno));
-		if (de.msg[0]) {
-			fprintf(stderr, "barge serve: cannot create the data directory: %s\n",
-				de.msg);
-			rc = EXIT_USAGE;
-			goto out;
-		}
+	if (p.exclusive && p.cfg.server.runners == 0) {
+		fprintf(stderr, "barge serve: [server] runners = 0 leaves the work to `barge worker`s, "
+				"which need a PostgreSQL store ([server] store = postgres://...); "
+				"with %s no job would ever run\n", p.shown_url);
+		rc = EXIT_USAGE;
+		goto out;
 	}
-	if (cfg.server.store)
-		snprintf(store_url, sizeof(store_url), "%s", cfg.server.store);
-	else
-		snprintf(store_url, sizeof(store_url), "sqlite:%s/barge.db", data);
-	warn_accounts(&cfg);
-	obj = objects_new(&cfg.s3);
-	S = calloc(1, sizeof(*S));
-	if (!obj || !S) {
+	warn_accounts(&p.cfg);
+	if (!(S = calloc(1, sizeof(*S)))) {
 		rc = EXIT_FAILED;
 		goto out;
 	}
-	if (store_open(store_url, &st, &e) || service_init(&S->svc, &cfg, st, obj, data, &e)) {
+	if (service_init(&S->svc, &p.cfg, p.st, p.obj, p.data, &e)) {
 		fprintf(stderr, "barge serve: %s\n", e.msg);
 		rc = EXIT_USAGE;
 		goto out;
 	}
 	svc_ready = true;
-	/*
-	 * The stop signals are blocked before any thread starts, so that every
-	 * thread inherits the mask and only sigwait below receives them.
-	 */
-	sigemptyset(&stop_sigs);
-	sigaddset(&stop_sigs, SIGTERM);
-	sigaddset(&stop_sigs, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &stop_sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	if (scheduler_start(&S->svc, cfg.server.runners, &sched, &e) ||
+	block_stop_signals(&stop_sigs);
+	so = (struct scheduler_opts){.runners = p.cfg.server.runners, .lifecycle = true,
+				     .exclusive = p.exclusive, .role = "serve"};
+	if (scheduler_start(&S->svc, &so, &sched, &e) ||
 	    http_server_init(&srv, &ho, handle, S, &e)) {
 		fprintf(stderr, "barge serve: %s\n", e.msg);
 		rc = EXIT_FAILED;
@@ -195,8 +272,8 @@ int cmd_serve(int argc, char **argv)
 	}
 	printf("listening on %s:%u\n", ho.host, http_server_port(&srv));
 	fflush(stdout);
-	log_info("barge serve: data %s, store %s, %d runners", data, store_url,
-		 cfg.server.runners);
+	log_info("barge serve: data %s, store %s, %d runners", p.data, p.shown_url,
+		 p.cfg.server.runners);
 	sigwait(&stop_sigs, &sig);
 	log_info("barge serve: stopping (signal %d)", sig);
 	rc = 0;
@@ -207,8 +284,90 @@ out:
 	if (svc_ready)
 		service_free(&S->svc);
 	free(S);
-	store_close(st);
-	objects_free(obj);
-	config_free(&cfg);
+	proc_close(&p);
+	return rc;
+}
+
+int cmd_worker(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"runners", required_argument, NULL, 'r'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *config = NULL;
+	struct proc p;
+	struct service svc;
+	struct scheduler *sched = NULL;
+	struct scheduler_opts so;
+	bool svc_ready = false;
+	long runners = -1;
+	char *end;
+	sigset_t stop_sigs;
+	struct err e;
+	int c, rc, sig;
+
+	memset(&p, 0, sizeof(p));
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config = optarg; break;
+		case 'r':
+			errno = 0;
+			runners = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || runners < 1 || runners > 64)
+				return cli_usage("worker", "--runners takes a number from 1 to 64, "
+							   "not \"%s\"", optarg);
+			break;
+		case 'h': fputs(worker_usage, stdout); return 0;
+		default: return cli_usage("worker", "unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage("worker", "unexpected argument %s", argv[optind]);
+	if ((rc = proc_open("worker", config, &p)))
+		goto out;
+	if (p.exclusive) {
+		fprintf(stderr, "barge worker: the store %s is SQLite, which one process uses alone; "
+				"workers share jobs through PostgreSQL: set [server] store = "
+				"postgres://... in the configuration of the server and of every worker\n",
+			p.shown_url);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (runners < 0)
+		runners = p.cfg.server.runners;
+	if (runners < 1) {
+		fprintf(stderr, "barge worker: [server] runners = 0 leaves this worker nothing to do: "
+				"pass --runners N\n");
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (service_init(&svc, &p.cfg, p.st, p.obj, p.data, &e)) {
+		fprintf(stderr, "barge worker: %s\n", e.msg);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	svc_ready = true;
+	block_stop_signals(&stop_sigs);
+	so = (struct scheduler_opts){.runners = (int)runners, .role = "worker"};
+	if (scheduler_start(&svc, &so, &sched, &e)) {
+		fprintf(stderr, "barge worker: %s\n", e.msg);
+		rc = EXIT_FAILED;
+		goto out;
+	}
+	printf("worker ready: %ld runners\n", runners);
+	fflush(stdout);
+	log_info("barge worker: data %s, store %s, %ld runners", p.data, p.shown_url, runners);
+	sigwait(&stop_sigs, &sig);
+	log_info("barge worker: stopping (signal %d)", sig);
+	rc = 0;
+out:
+	scheduler_stop(sched);
+	if (svc_ready)
+		service_free(&svc);
+	proc_close(&p);
 	return rc;
 }

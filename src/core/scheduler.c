@@ -27,6 +27,8 @@ struct worker {
 
 struct scheduler {
 	struct service *svc;
+	struct scheduler_opts o;
+	int64_t lease_ms;
 	pthread_t lifecycle;
 	bool lifecycle_started;
 	pthread_t webhooks;
@@ -178,6 +180,19 @@ static void round_once(struct service *svc, bool *busy)
 	struct err e;
 
 	*busy = false;
+	/*
+	 * A runner that stopped renewing its leases died: its chunks go back to
+	 * pending, for any runner of any process to take.
+	 */
+	{
+		int64_t released = 0;
+
+		if (store_leases_expire(svc->st, now, &released, &e))
+			log_error("scheduler: %s", e.msg);
+		else if (released)
+			log_warn("%lld chunks of runners that went silent are pending again",
+				 (long long)released);
+	}
 	/* Stops first: they free slots for waiting jobs. */
 	if (!list_status(svc, JS_STOPPING, &v, &n)) {
 		for (size_t i = 0; i < n; i++) {
@@ -253,7 +268,7 @@ static void *lifecycle_main(void *arg)
  * poll_jobs adds the jobs in progress that have chunks to lease, and stops
  * the jobs this runner has that are no longer in progress or out of time.
  */
-static void poll_jobs(struct service *svc, struct runner *r)
+static void poll_jobs(struct service *svc, struct runner *r, const char *owner)
 {
 	char ids[256][IDS_JOB_LEN + 1];
 	size_t n_ids = runner_ids(r, ids, 256);
@@ -286,7 +301,9 @@ static void poll_jobs(struct service *svc, struct runner *r)
 			/* The model went away or the job cannot start: no record can run. */
 			log_error("job %s: %s", v[i].id, e.msg);
 			end_job(svc, &v[i], JS_FAILED, e.msg);
+			continue;
 		}
+		log_info("job %s: runner %s takes chunks", v[i].id, owner);
 	}
 	store_jobs_free(v, n);
 }
@@ -316,22 +333,27 @@ static void *worker_main(void *arg)
 	struct engine *eng;
 	struct runner *r = NULL;
 	struct run_ended ended[16];
-	char owner[40];
-	int64_t last_poll = 0;
+	char owner[128], host[64];
+	int64_t last_poll = 0, last_renew = 0;
 	size_t n;
 	struct err e;
 
 	eng = engine_new(svc->limits, &e);
 	if (eng) {
 		memset(&ro, 0, sizeof(ro));
-		snprintf(owner, sizeof(owner), "serve-%d-%d", (int)getpid(), w->n);
+		/* Unique among every process on the store, and telling in its rows. */
+		if (gethostname(host, sizeof(host)))
+			snprintf(host, sizeof(host), "host");
+		host[sizeof(host) - 1] = '\0';
+		snprintf(owner, sizeof(owner), "%s-%s-%d-%d", w->S->o.role, host, (int)getpid(),
+			 w->n);
 		ro.st = svc->st;
 		ro.obj = svc->obj;
 		ro.eng = eng;
 		ro.lim = &svc->cfg->limits;
 		ro.journal_dir = svc->journal_dir;
 		ro.owner = owner;
-		ro.lease_ms = (int64_t)24 * 3600 * 1000;
+		ro.lease_ms = w->S->lease_ms;
 		ro.stop_grace_ms = 30000;
 		r = runner_new(&ro, &e);
 	}
@@ -344,8 +366,14 @@ static void *worker_main(void *arg)
 		int64_t now = time_mono_ms();
 
 		if (now - last_poll >= POLL_MS) {
-			poll_jobs(svc, r);
+			poll_jobs(svc, r, owner);
 			last_poll = now;
+		}
+		/* The heartbeat: three chances to renew before a lease runs out. */
+		if (now - last_renew >= w->S->lease_ms / 3) {
+			if (store_leases_renew(svc->st, owner, time_now_ms() + w->S->lease_ms, &e))
+				log_warn("runner %d: cannot renew its leases: %s", w->n, e.msg);
+			last_renew = now;
 		}
 		runner_step(r, 50, ended, 16, &n);
 		for (size_t i = 0; i < n; i++)
@@ -360,7 +388,11 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* recover releases the leases a previous process held and left behind. */
+/*
+ * recover releases the leases a previous process held and left behind, at
+ * once rather than when they expire: only for a process that is the
+ * store's only user, which no other live runner shares.
+ */
 static void recover(struct service *svc)
 {
 	struct job *v = NULL;
@@ -383,30 +415,39 @@ static void recover(struct service *svc)
 	}
 }
 
-int scheduler_start(struct service *svc, int n_runners, struct scheduler **out,
-		    struct err *e)
+int scheduler_start(struct service *svc, const struct scheduler_opts *o,
+		    struct scheduler **out, struct err *e)
 {
 	struct scheduler *S = calloc(1, sizeof(*S));
+	int n_runners = o->runners;
 
 	*out = NULL;
 	if (!S)
 		return err_set(e, ERR_NOMEM, "out of memory");
 	S->svc = svc;
-	recover(svc);
-	if (n_runners < 1)
-		n_runners = 1;
+	S->o = *o;
+	if (!S->o.role)
+		S->o.role = "serve";
+	S->lease_ms = (int64_t)(svc->cfg->server.lease_seconds > 0 ? svc->cfg->server.lease_seconds
+								     : 60) * 1000;
+	if (o->exclusive)
+		recover(svc);
+	if (n_runners < 0)
+		n_runners = 0;
 	if (n_runners > MAX_RUNNERS)
 		n_runners = MAX_RUNNERS;
-	if (pthread_create(&S->lifecycle, NULL, lifecycle_main, S)) {
-		free(S);
-		return err_set(e, ERR_INTERNAL, "cannot start the lifecycle thread");
+	if (o->lifecycle) {
+		if (pthread_create(&S->lifecycle, NULL, lifecycle_main, S)) {
+			free(S);
+			return err_set(e, ERR_INTERNAL, "cannot start the lifecycle thread");
+		}
+		S->lifecycle_started = true;
+		if (pthread_create(&S->webhooks, NULL, webhook_thread_main, svc)) {
+			scheduler_stop(S);
+			return err_set(e, ERR_INTERNAL, "cannot start the webhook thread");
+		}
+		S->webhooks_started = true;
 	}
-	S->lifecycle_started = true;
-	if (pthread_create(&S->webhooks, NULL, webhook_thread_main, svc)) {
-		scheduler_stop(S);
-		return err_set(e, ERR_INTERNAL, "cannot start the webhook thread");
-	}
-	S->webhooks_started = true;
 	for (int i = 0; i < n_runners; i++) {
 		struct worker *w = &S->workers[i];
 

@@ -15,13 +15,27 @@
  */
 struct scheduler;
 
+/* What a process runs: `barge serve` the lifecycle and runners, `barge worker` runners. */
+struct scheduler_opts {
+	int runners;      /* runner threads, 0 to 64 */
+	bool lifecycle;   /* the lifecycle and webhook threads */
+	/*
+	 * The process is the store's only user (SQLite): the leases a previous
+	 * process left are released at once instead of when they expire.
+	 */
+	bool exclusive;
+	const char *role; /* "serve" or "worker": names the runners' leases */
+};
+
 /*
- * scheduler_start recovers from a previous process (its chunk leases are
- * released: this server is the store's only user) and starts the lifecycle
- * thread and n_runners runner threads. The caller owns *out.
+ * scheduler_start starts the threads o asks for. Runners hold their chunks
+ * with leases of [server] lease_seconds that they renew while they live;
+ * the lifecycle thread hands the chunks of a runner that went silent (its
+ * process died, on this machine or another) to the others. The caller
+ * owns *out and stops it with scheduler_stop; on failure nothing runs.
  */
-int scheduler_start(struct service *svc, int n_runners, struct scheduler **out,
-		    struct err *e);
+int scheduler_start(struct service *svc, const struct scheduler_opts *o,
+		    struct scheduler **out, struct err *e);
 
 /*
  * scheduler_stop stops the threads: running jobs stay InProgress, their

@@ -603,9 +603,16 @@ static int server_key(struct server_cfg *s, const char *k, const char *v, struct
 		return rc;
 	}
 	if (!strcmp(k, "runners")) {
-		rc = parse_int(v, 1, 64, &n, e);
+		/* 0 runners: an API and lifecycle process whose work `barge worker`s do. */
+		rc = parse_int(v, 0, 64, &n, e);
 		if (!rc)
 			s->runners = (int)n;
+		return rc;
+	}
+	if (!strcmp(k, "lease_seconds")) {
+		rc = parse_int(v, 2, 3600, &n, e);
+		if (!rc)
+			s->lease_seconds = (int)n;
 		return rc;
 	}
 	return err_set(e, ERR_CONFIG, "unknown key \"%s\"", k);
@@ -725,6 +732,7 @@ static int defaults(struct config *c, struct err *e)
 	memset(c, 0, sizeof(*c));
 	limits_defaults(&c->limits);
 	c->server.runners = 2;
+	c->server.lease_seconds = 60;
 	c->s3.path_style = true;
 	if (set_str(&c->server.listen, "127.0.0.1:8080", e) ||
 	    set_str(&c->server.data, "./barge-data", e) ||

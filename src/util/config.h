@@ -100,7 +100,8 @@ struct server_cfg {
 	char *data;
 	char *store;
 	char *region;
-	int runners;
+	int runners;       /* runner threads; 0 leaves the work to `barge worker`s */
+	int lease_seconds; /* how long a chunk stays leased to a runner that went silent */
 	int hour_seconds; /* for tests: how long timeoutDurationInHours' hours are */
 };
 

@@ -231,7 +231,27 @@ class SimServer:
         self.stop()
 
 
-class Serve:
+class LoggedProcess:
+    """A barge server process (self.proc) whose stderr goes to self.log."""
+
+    def kill(self):
+        kill_now(self.proc)
+        self.log.close()
+
+    def stop(self):
+        """SIGTERM, and the exit status (0 when it stopped cleanly)."""
+        rc = terminate(self.proc, timeout=30)
+        if self.proc and self.proc.stdout:
+            self.proc.stdout.close()
+        self.log.close()
+        return rc
+
+    def logs(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+
+class Serve(LoggedProcess):
     """barge serve on 127.0.0.1 with the given configuration file; stderr goes
     to a log file so that tests can read what the server logged."""
 
@@ -262,21 +282,44 @@ class Serve:
     def base(self):
         return "http://127.0.0.1:%d" % self.port
 
-    def kill(self):
-        kill_now(self.proc)
-        self.log.close()
 
-    def stop(self):
-        """SIGTERM, and the exit status (0 when it stopped cleanly)."""
-        rc = terminate(self.proc, timeout=30)
-        if self.proc and self.proc.stdout:
-            self.proc.stdout.close()
-        self.log.close()
-        return rc
+class Worker(LoggedProcess):
+    """barge worker with the given configuration file; stderr goes to a log file."""
 
-    def logs(self):
-        with open(self.log_path) as f:
-            return f.read()
+    def __init__(self, config, log_path, runners=None, env=None):
+        e = dict(os.environ)
+        e.pop("BARGE_CONFIG", None)
+        if env:
+            e.update(env)
+        self.log_path = log_path
+        self.log = open(log_path, "a")
+        extra = ["--runners", str(runners)] if runners else []
+        self.proc = subprocess.Popen([BARGE, "worker", "--config", config] + extra,
+                                     stdout=subprocess.PIPE, stderr=self.log, text=True, env=e)
+        line = self.proc.stdout.readline()
+        if not line.startswith("worker ready: "):
+            self.stop()
+            raise AssertionError("barge worker did not start: %r\n%s" % (line, self.logs()))
+
+
+def pg_database(name=None):
+    """A new, empty database on the tests' PostgreSQL server (tests/run.sh
+    starts it and sets BARGE_TEST_PG); returns its URL."""
+    import uuid
+    base = os.environ.get("BARGE_TEST_PG")
+    assert base, "BARGE_TEST_PG is not set: run the tests through tests/run.sh, " \
+        "which starts a PostgreSQL server (tests/pg.sh)"
+    name = name or "t_" + uuid.uuid4().hex[:16]
+    subprocess.run(["psql", base, "-q", "-v", "ON_ERROR_STOP=1", "-c",
+                    'CREATE DATABASE "%s"' % name], check=True, capture_output=True)
+    return base.rsplit("/", 1)[0] + "/" + name
+
+
+def pg_query(url, sql):
+    """The rows of one SQL query, as lists of strings."""
+    p = subprocess.run(["psql", url, "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                       check=True, capture_output=True, text=True)
+    return [l.split("\t") for l in p.stdout.splitlines() if l]
 
 
 # Debian's python3-botocore: the one signer a fresh Debian 12 (CI) has.
