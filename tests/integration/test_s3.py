@@ -24,7 +24,7 @@ from xml.sax.saxutils import escape
 
 from lib import BARGE, HAIKU, Result, Serve, assert_exactly_once, aws_call, barge, claude_input, \
     claude_records, debian_botocore, finish, read_jsonl, start, wait_progress, wait_status, \
-    free_port, kill_now, terminate, write_config, write_jsonl
+    free_port, kill_now, pg_database, terminate, write_config, write_jsonl, Worker
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PEERS = os.path.join(ROOT, "tests", "peers")
@@ -463,13 +463,13 @@ TEAM_KEY = ("AKIDTEAMS3", "secret-of-team-s3/+")
 ENDED = {"Completed", "PartiallyCompleted", "Failed", "Stopped", "Expired"}
 
 
-def serve_config(d, srv, extra=""):
+def serve_config(d, srv, extra="", server="runners = 2", name="serve.ini", data="data"):
     """barge serve with [storage.s3] on s3rver and one account that may use
     s3://BUCKET/team/ and nothing else of the bucket."""
-    return write_config(os.path.join(d, "serve.ini"), """
+    return write_config(os.path.join(d, name), """
 [server]
-data = %(d)s/data
-runners = 2
+data = %(d)s/%(data)s
+%(server)s
 [storage.s3]
 endpoint = %(ep)s
 region = us-east-1
@@ -484,7 +484,7 @@ allowed_uris = s3://%(b)s/team/
 [backend.sim]
 kind = sim
 %(extra)s""" % {"d": d, "ep": srv.endpoint, "k": TEAM_KEY[0], "s": TEAM_KEY[1], "b": BUCKET,
-                "extra": extra})
+                "extra": extra, "server": server, "data": data})
 
 
 def stop_serve(api):
@@ -556,6 +556,37 @@ def test_serve_s3_prefix_input_and_access(d):
                               skew_s=-1200)
         assert (st, err) == (403, "InvalidSignatureException"), (st, err)
     finally:
+        stop_serve(api)
+        srv.stop()
+
+
+def test_serve_and_worker_on_postgres_and_s3(d):
+    # The deployment docs/workers.md describes: a server with no runners and
+    # a worker with a data directory of its own (another machine's), sharing
+    # jobs through PostgreSQL and objects through S3.
+    srv = S3rver(os.path.join(d, "s3"))
+    api = worker = None
+    try:
+        recs = claude_records(500, "W")
+        put(srv, d, "team/in/w.jsonl", recs)
+        store = "store = %s\nlease_seconds = 3\n" % pg_database()
+        api = Serve(serve_config(d, srv, "ttft_ms = 10\n", server=store + "runners = 0"),
+                    os.path.join(d, "serve.log"))
+        worker = Worker(serve_config(d, srv, "ttft_ms = 10\n", server=store + "runners = 2",
+                                     name="worker.ini", data="worker-data"),
+                        os.path.join(d, "worker.log"))
+        jid, job = serve_job(api, "s3://%s/team/in/w.jsonl" % BUCKET,
+                             "s3://%s/team/out/" % BUCKET)
+        assert (job["totalRecordCount"], job["processedRecordCount"]) == (500, 500), job
+        assert job_keys(srv, "team/out", jid) == ["manifest.json.out", "w.jsonl.out"]
+        lines = get_jsonl(srv, d, "team/out/%s/w.jsonl.out" % jid)
+        assert_exactly_once(lines, [r["recordId"] for r in recs])
+        assert "job %s: runner worker-" % jid in worker.logs(), worker.logs()
+        assert "runner serve-" not in api.logs()
+    finally:
+        if worker:
+            assert worker.stop() == 0, worker.logs()[-3000:]
+            no_sanitizer_report(Result(0, "", worker.logs()))
         stop_serve(api)
         srv.stop()
 

@@ -116,7 +116,7 @@ def test_two_workers_share_one_job(d):
         assert rows == [["20", "1000"]], rows
     finally:
         for w in workers:
-            w.stop()
+            assert w.stop() == 0, w.logs()[-3000:]
         assert srv.stop() == 0
 
 
@@ -141,7 +141,7 @@ def test_worker_killed_mid_job_loses_nothing(d):
     finally:
         kill_now(a.proc if a else None)
         if b:
-            b.stop()
+            assert b.stop() == 0, b.logs()[-3000:]
         assert srv.stop() == 0
 
 
@@ -170,7 +170,7 @@ def test_server_killed_workers_go_on(d):
         check_output(d, arn, 600)
     finally:
         if w:
-            w.stop()
+            assert w.stop() == 0, w.logs()[-3000:]
         assert srv.stop() == 0
 
 
@@ -191,7 +191,7 @@ def test_stop_while_workers_run(d):
         assert pg_query(url, "SELECT count(*) FROM chunks WHERE state = 1") == [["0"]]
     finally:
         if w:
-            w.stop()
+            assert w.stop() == 0, w.logs()[-3000:]
         assert srv.stop() == 0
 
 
