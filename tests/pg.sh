@@ -41,7 +41,14 @@ dir=${2:-}
 case "$cmd" in
 start)
 	mkdir -p "$dir"
-	[ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
+	if [ "$(id -u)" -eq 0 ]; then
+		chown postgres: "$dir"
+		if ! runuser -u postgres -- test -w "$dir"; then
+			echo "pg.sh: the user postgres cannot reach $dir (a parent directory is private):" \
+				"use a directory of its own, such as one from mktemp -d" >&2
+			exit 1
+		fi
+	fi
 	as_pg "$bindir/initdb" -D "$dir/data" -A trust -U postgres --no-sync >"$dir/initdb.log" 2>&1 || {
 		cat "$dir/initdb.log" >&2
 		exit 1
