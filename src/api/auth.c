@@ -3,7 +3,9 @@
 #include "util/sigv4.h"
 #include "util/time.h"
 
+#include <openssl/crypto.h>
 #include <stdio.h>
+#include <strings.h>
 #include <string.h>
 
 static int lookup_secret(void *ctx, const char *akid, struct buf *secret, struct err *e)
@@ -69,5 +71,38 @@ int auth_sigv4(const struct service *svc, const struct http_request *req,
 						 : sigv4_verdict_aws_code(v.verdict);
 	snprintf(out->message, sizeof(out->message), "%s",
 		 e.msg[0] ? e.msg : "The security token included in the request is invalid.");
+	return ERR_AUTH;
+}
+
+int auth_api_key(const struct service *svc, const struct http_request *req,
+		 struct auth_result *out)
+{
+	const char *key = http_request_header(req, "x-api-key");
+	const char *authz = http_request_header(req, "Authorization");
+	size_t n;
+
+	memset(out, 0, sizeof(*out));
+	if (!key && authz && !strncasecmp(authz, "Bearer ", 7))
+		key = authz + 7;
+	if (!key || !*key) {
+		out->status = 401;
+		snprintf(out->message, sizeof(out->message),
+			 "no API key: send it in an x-api-key header or as Authorization: Bearer");
+		return ERR_AUTH;
+	}
+	n = strlen(key);
+	/* Only a key's first characters go to logs, enough to tell keys apart. */
+	snprintf(out->key_id, sizeof(out->key_id), "%.6s...", key);
+	for (size_t i = 0; i < svc->cfg->n_accounts; i++) {
+		const struct account_cfg *a = &svc->cfg->accounts[i];
+
+		/* Compared in constant time, so that timing tells nothing of a key. */
+		if (a->api_key && strlen(a->api_key) == n && !CRYPTO_memcmp(a->api_key, key, n)) {
+			out->account = a;
+			return 0;
+		}
+	}
+	out->status = 401;
+	snprintf(out->message, sizeof(out->message), "invalid API key");
 	return ERR_AUTH;
 }

@@ -32,4 +32,13 @@ int auth_verify_sigv4(const struct http_request *req, sigv4_lookup_fn lookup, vo
 int auth_sigv4(const struct service *svc, const struct http_request *req,
 	       struct auth_result *out);
 
+/*
+ * auth_api_key finds the account whose api_key the request carries, in an
+ * x-api-key header or as "Authorization: Bearer KEY" (the OpenAI and
+ * Anthropic dialects). Returns 0 with out->account set, or ERR_AUTH with
+ * status 401 and the reason in out->message (which never holds the key).
+ */
+int auth_api_key(const struct service *svc, const struct http_request *req,
+		 struct auth_result *out);
+
 #endif

@@ -41,6 +41,7 @@ struct http_ctx {
 	struct http_header hdrs[HTTP_MAX_HEADERS];
 	bool headers_done;
 	bool too_large;  /* the body passed the cap while arriving */
+	size_t max_body; /* this request's cap (opts.body_limit or max_body_bytes) */
 	size_t discarded;
 	struct MHD_Response *resp; /* the recorded answer, NULL to close */
 	unsigned status;
@@ -272,6 +273,9 @@ static enum MHD_Result http_begin(struct http_server *s, struct http_ctx *c, con
 		return http_queue_error(c, 431, "request_header_fields_too_large",
 					"the request has too many or too large headers");
 	http_index_headers(c);
+	c->max_body = s->opts.body_limit ? s->opts.body_limit(s->ud, &c->pub)
+					 : s->opts.max_body_bytes;
+	c->body.max = c->max_body + 1;
 	cl = http_request_header(&c->pub, "Content-Length");
 	if (cl) {
 		char *end;
@@ -279,8 +283,8 @@ static enum MHD_Result http_begin(struct http_server *s, struct http_ctx *c, con
 
 		errno = 0;
 		n = strtoull(cl, &end, 10);
-		if (!errno && end != cl && n > s->opts.max_body_bytes) {
-			snprintf(msg, sizeof(msg), too_large_fmt, s->opts.max_body_bytes);
+		if (!errno && end != cl && n > c->max_body) {
+			snprintf(msg, sizeof(msg), too_large_fmt, c->max_body);
 			return http_queue_error(c, 413, "request_too_large", msg);
 		}
 		if (!errno && end != cl && n > 0)
@@ -297,7 +301,7 @@ static enum MHD_Result http_begin(struct http_server *s, struct http_ctx *c, con
  */
 static enum MHD_Result http_take_body(struct http_ctx *c, const char *data, size_t n)
 {
-	size_t max = c->srv->opts.max_body_bytes;
+	size_t max = c->max_body;
 
 	if (!c->too_large && c->body.len + n <= max) {
 		buf_append(&c->body, data, n);
@@ -388,7 +392,7 @@ static enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn, c
 	switch (c->state) {
 	case RS_READING:
 		if (c->too_large) {
-			snprintf(msg, sizeof(msg), too_large_fmt, s->opts.max_body_bytes);
+			snprintf(msg, sizeof(msg), too_large_fmt, c->max_body);
 			return http_queue_error(c, 413, "request_too_large", msg);
 		}
 		return http_dispatch(s, c);

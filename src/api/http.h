@@ -32,6 +32,8 @@
 #define HTTP_MAX_HEADERS 128
 #define HTTP_HOST_MAX 256
 
+struct http_request;
+
 struct http_server_opts {
 	char host[HTTP_HOST_MAX]; /* "127.0.0.1", "::1", "[::1]", "localhost", "0.0.0.0" */
 	unsigned port;            /* 0: an ephemeral port, see http_server_port() */
@@ -40,6 +42,13 @@ struct http_server_opts {
 	unsigned timeout_s;       /* an idle or slow connection is closed after this */
 	size_t max_body_bytes;    /* a longer request body is answered 413 */
 	size_t max_header_bytes;  /* per-connection memory for the request line and headers */
+	/*
+	 * body_limit, when set, gives the cap of one request's body from its
+	 * method, path and headers (called with the handler's ud before the
+	 * body arrives), so that a data-plane path may take more than the
+	 * control plane's max_body_bytes.
+	 */
+	size_t (*body_limit)(void *ud, const struct http_request *req);
 };
 
 /* A header of a request, or one the application adds to an answer. */

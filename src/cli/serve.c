@@ -1,4 +1,5 @@
 /* serve.c - the server processes: `barge serve` (job API, lifecycle, runners) and `barge worker` (runners). */
+#include "api/anthropic.h"
 #include "api/bedrock.h"
 #include "api/http.h"
 #include "api/metrics.h"
@@ -169,9 +170,20 @@ static void handle(void *ud, struct http_request *req)
 		buf_free(&b);
 		return;
 	}
+	if (anthropic_handle(&S->svc, req))
+		return;
 	if (!bedrock_handle(&S->svc, req))
 		bedrock_reply_error(req, 404, "UnknownOperationException",
 				    "no operation lives at this path");
+}
+
+/* body_limit lets the data plane take larger bodies than the control plane. */
+static size_t body_limit(void *ud, const struct http_request *req)
+{
+	size_t n = anthropic_body_limit(req);
+
+	(void)ud;
+	return n ? n : SERVE_MAX_BODY;
 }
 
 static void warn_accounts(const struct config *c)
@@ -180,20 +192,23 @@ static void warn_accounts(const struct config *c)
 
 	for (size_t i = 0; i < c->n_accounts; i++) {
 		const struct account_cfg *a = &c->accounts[i];
+		bool sigv4 = a->access_key_id && a->secret_access_key;
 
-		if (a->access_key_id && a->secret_access_key)
+		if (sigv4 || a->api_key)
 			keyed++;
 		else
-			log_warn("account %s has no access_key_id and secret_access_key: it cannot sign "
-				 "requests (a secret_access_key_env variable may be unset)",
+			log_warn("account %s has neither access_key_id and secret_access_key (Bedrock "
+				 "API) nor api_key (Anthropic API): no request can be its (a *_env "
+				 "variable may be unset)",
 				 a->name);
-		if (!a->n_allowed_uris)
-			log_warn("account %s has no allowed_uris: every job it submits will be refused",
+		if (sigv4 && !a->n_allowed_uris)
+			log_warn("account %s has no allowed_uris: every Bedrock job it submits will be "
+				 "refused",
 				 a->name);
 	}
 	if (!keyed)
-		log_warn("no account can sign requests: add [account.NAME] sections with "
-			 "access_key_id and secret_access_key");
+		log_warn("no account can make requests: add [account.NAME] sections with "
+			 "access_key_id and secret_access_key, or api_key");
 }
 
 int cmd_serve(int argc, char **argv)
@@ -233,6 +248,7 @@ int cmd_serve(int argc, char **argv)
 		goto out;
 	http_server_opts_default(&ho);
 	ho.max_body_bytes = SERVE_MAX_BODY;
+	ho.body_limit = body_limit;
 	rc = cli_split_listen("serve", listen ? listen : p.cfg.server.listen, ho.host,
 			      sizeof(ho.host), &ho.port);
 	if (rc)

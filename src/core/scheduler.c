@@ -131,11 +131,13 @@ static void validate_one(struct service *svc, struct job *j)
 	vo.lim = &svc->cfg->limits;
 	vo.job_id = j->id;
 	vo.enforce_limits = true;
+	/* A job that skips invalid records (the OpenAI and Anthropic dialects) keeps them. */
+	vo.keep_invalid = j->skip_invalid;
 	if (validate_inputs(svc->obj, inputs, n_inputs, &vo, &res, &e)) {
 		set_status(svc, j, JS_FAILED, e.msg);
 	} else if (res.limit_msg[0]) {
 		set_status(svc, j, JS_FAILED, res.limit_msg);
-	} else if (res.n_bad) {
+	} else if (res.n_bad && !j->skip_invalid) {
 		char *msg = validate_message(&res);
 
 		set_status(svc, j, JS_FAILED, msg ? msg : "invalid records");

@@ -30,8 +30,10 @@ int service_init(struct service *svc, const struct config *cfg, struct store *st
 						     : HOUR_MS;
 	snprintf(path, sizeof(path), "%s/journal", data_dir);
 	svc->journal_dir = strdup(path);
+	snprintf(path, sizeof(path), "%s/batches", data_dir);
+	svc->batches = strdup(cfg->server.batches ? cfg->server.batches : path);
 	svc->limits = limiter_set_new();
-	if (!svc->journal_dir || !svc->limits) {
+	if (!svc->journal_dir || !svc->batches || !svc->limits) {
 		service_free(svc);
 		return err_set(e, ERR_NOMEM, "out of memory");
 	}
@@ -48,6 +50,7 @@ void service_free(struct service *svc)
 	}
 	limiter_set_free(svc->limits);
 	free(svc->journal_dir);
+	free(svc->batches);
 	memset(svc, 0, sizeof(*svc));
 }
 
@@ -263,12 +266,18 @@ int service_create(struct service *svc, const struct job_request *rq, struct job
 	rc = service_model(svc, &j, &m, e);
 	if (rc)
 		return rc;
-	rc = check_location(a, "the input", rq->input_uri, in, sizeof(in), e);
-	if (rc)
-		return rc;
-	rc = check_location(a, "the output", rq->output_uri, outloc, sizeof(outloc), e);
-	if (rc)
-		return rc;
+	if (rq->internal) {
+		if ((rc = uri_canonical(rq->input_uri, in, sizeof(in), e)) ||
+		    (rc = uri_canonical(rq->output_uri, outloc, sizeof(outloc), e)))
+			return rc;
+	} else {
+		rc = check_location(a, "the input", rq->input_uri, in, sizeof(in), e);
+		if (rc)
+			return rc;
+		rc = check_location(a, "the output", rq->output_uri, outloc, sizeof(outloc), e);
+		if (rc)
+			return rc;
+	}
 	if (rq->tags_json && strstr(rq->tags_json, "barge:webhook")) {
 		/* A webhook tag must name a configured webhook, or events would vanish. */
 		struct job t;
@@ -292,7 +301,10 @@ int service_create(struct service *svc, const struct job_request *rq, struct job
 			       a->name, (long long)queued, rq->model_id);
 	now = time_now_ms();
 	job_init(&j);
-	ids_new_job(j.id);
+	if (rq->job_id)
+		snprintf(j.id, sizeof(j.id), "%s", rq->job_id);
+	else
+		ids_new_job(j.id);
 	service_arn(svc, a, j.id, arn, sizeof(arn));
 	j.arn = strdup(arn);
 	j.name = strdup(rq->name);
@@ -305,6 +317,7 @@ int service_create(struct service *svc, const struct job_request *rq, struct job
 	j.role_arn = rq->role_arn ? strdup(rq->role_arn) : NULL;
 	j.tags_json = rq->tags_json ? strdup(rq->tags_json) : NULL;
 	j.status = JS_SUBMITTED;
+	j.skip_invalid = rq->skip_invalid;
 	j.timeout_hours = rq->timeout_hours ? rq->timeout_hours : 24;
 	j.submit_ms = j.modified_ms = now;
 	j.expire_ms = now + (int64_t)j.timeout_hours * svc->hour_ms;

@@ -30,6 +30,7 @@ struct service {
 	struct objects *obj;
 	struct limiter_set *limits;
 	char *journal_dir;
+	char *batches;          /* [server] batches, default <data>/batches */
 	int64_t hour_ms;        /* the length of an hour: 3,600,000 except in tests */
 	pthread_mutex_t mu;
 	pthread_cond_t wake;    /* the scheduler waits on it between rounds */
@@ -48,6 +49,16 @@ struct job_request {
 	const char *client_token;    /* NULL: none */
 	const char *role_arn;
 	const char *tags_json;       /* a JSON array of {"key","value"}, or NULL */
+	/*
+	 * For the OpenAI and Anthropic dialects, which keep a batch's input and
+	 * results under [server] batches themselves: the job id they chose
+	 * (NULL: a new one), locations that are barge's own rather than the
+	 * account's (allowed_uris is not consulted), and invalid records that
+	 * become error records instead of failing the job.
+	 */
+	const char *job_id;
+	bool internal;
+	bool skip_invalid;
 };
 
 /*

@@ -95,6 +95,7 @@ void config_free(struct config *c)
 	free(c->server.listen);
 	free(c->server.data);
 	free(c->server.store);
+	free(c->server.batches);
 	free(c->server.region);
 	free(c->s3.endpoint);
 	free(c->s3.region);
@@ -594,6 +595,8 @@ static int server_key(struct server_cfg *s, const char *k, const char *v, struct
 		return set_str(&s->data, v, e);
 	if (!strcmp(k, "store"))
 		return set_str(&s->store, v, e);
+	if (!strcmp(k, "batches"))
+		return set_str(&s->batches, v, e);
 	if (!strcmp(k, "region"))
 		return set_str(&s->region, v, e);
 	if (!strcmp(k, "hour_seconds")) {

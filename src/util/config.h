@@ -99,6 +99,7 @@ struct server_cfg {
 	char *listen;
 	char *data;
 	char *store;
+	char *batches;     /* where the OpenAI and Anthropic dialects keep batches (URI) */
 	char *region;
 	int runners;       /* runner threads; 0 leaves the work to `barge worker`s */
 	int lease_seconds; /* how long a chunk stays leased to a runner that went silent */

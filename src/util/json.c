@@ -348,6 +348,27 @@ int json_scan_object(const char *s, size_t n,
 	return 0;
 }
 
+int json_scan_array(const char *s, size_t n,
+		    int (*cb)(const char *val, size_t len, size_t idx, void *ud), void *ud)
+{
+	size_t i = skip_ws(s, n, 0), idx = 0;
+
+	if (i >= n || s[i] != '[')
+		return ERR_INVAL;
+	i = skip_ws(s, n, i + 1);
+	while (i < n && s[i] != ']') {
+		size_t vend = skip_value(s, n, i);
+		int rc = cb(s + i, vend - i, idx++, ud);
+
+		if (rc)
+			return rc;
+		i = skip_ws(s, n, vend);
+		if (i < n && s[i] == ',')
+			i = skip_ws(s, n, i + 1);
+	}
+	return 0;
+}
+
 bool json_span_key_is(const struct json_span *m, const char *name)
 {
 	size_t nl = strlen(name);

@@ -54,6 +54,15 @@ int json_scan_object(const char *s, size_t n,
 		     int (*cb)(const struct json_span *m, void *ud), void *ud);
 
 /*
+ * json_scan_array calls cb with the bytes of each element of the array in
+ * valid JSON text s[0..n), in order, without building anything: so that a
+ * large array is parsed one element at a time. cb returns nonzero to stop,
+ * and that value is returned; ERR_INVAL if s is not an array.
+ */
+int json_scan_array(const char *s, size_t n,
+		    int (*cb)(const char *val, size_t len, size_t idx, void *ud), void *ud);
+
+/*
  * json_span_at finds the value a JSON pointer names ("/usage",
  * "/results/0"; "" is the whole text) in valid JSON text s[0..n), as
  * written. Returns 0 with out->val/val_len set, or ERR_NOTFOUND.

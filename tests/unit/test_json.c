@@ -537,6 +537,38 @@ static void test_span_at_pointers(void **state)
 	assert_int_equal(m.val_len, strlen(s));
 }
 
+struct elems {
+	char got[8][32];
+	size_t n;
+};
+
+static int collect_elem(const char *val, size_t len, size_t idx, void *ud)
+{
+	struct elems *el = ud;
+
+	assert_int_equal(idx, el->n);
+	snprintf(el->got[el->n++], sizeof(el->got[0]), "%.*s", (int)len, val);
+	return el->n == 3 ? 7 : 0;
+}
+
+/* A large array is walked one element at a time, each as written. */
+static void test_scan_array_elements(void **state)
+{
+	static const char text[] = " [ {\"a\": [1, \"],\"]} , 0.70,\"x\\\"y\" ,null ] ";
+	struct elems el = {0};
+
+	(void)state;
+	assert_int_equal(json_scan_array(text, strlen(text), collect_elem, &el), 7);
+	assert_int_equal(el.n, 3);
+	assert_string_equal(el.got[0], "{\"a\": [1, \"],\"]}");
+	assert_string_equal(el.got[1], "0.70");
+	assert_string_equal(el.got[2], "\"x\\\"y\"");
+	el.n = 0;
+	assert_int_equal(json_scan_array("[]", 2, collect_elem, &el), 0);
+	assert_int_equal(el.n, 0);
+	assert_int_equal(json_scan_array("{}", 2, collect_elem, &el), ERR_INVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -559,6 +591,7 @@ int main(void)
 		cmocka_unit_test(test_validate_matches_parse),
 		cmocka_unit_test(test_span_at_pointers),
 		cmocka_unit_test(test_scan_stops_and_rejects),
+		cmocka_unit_test(test_scan_array_elements),
 		cmocka_unit_test(test_span_key_is_with_escapes),
 		cmocka_unit_test(test_is_integer),
 		cmocka_unit_test(test_typed_getters),
