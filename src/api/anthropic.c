@@ -26,7 +26,6 @@
 #define JOB_NAME_PREFIX "msgbatch-"
 #define MAX_REQUESTS 100000
 #define CUSTOM_ID_MAX 64
-#define RESULTS_MAX ((size_t)1 << 30)
 #define LIST_DEFAULT 20
 #define LIST_MAX 1000
 #define PATH_BASE "/v1/messages/batches"
@@ -791,93 +790,159 @@ static void put_result(struct buf *b, const char *cid, const char *line, size_t 
 }
 
 /*
- * op_results writes one line per request, in request order: the record's
+ * The results of an ended batch, produced a line at a time as the client
+ * reads them: the input and the job's output are read side by side, both
+ * in record order, so memory stays flat whatever the batch's size.
+ */
+struct results_stream {
+	struct jsonl_reader in, out;
+	bool out_open;
+	bool have_out;          /* ol holds the output line not yet matched */
+	struct jsonl_line ol;
+	char oid[CUSTOM_ID_MAX + 1];
+	const char *never;      /* the result of a request never run; NULL: errored */
+	char *message;          /* the job's message, for a failed job's requests */
+	char *in_uri;
+	struct buf line;        /* the result line being handed out */
+	size_t pos;
+	bool end;
+};
+
+static void results_free(void *ctx)
+{
+	struct results_stream *R = ctx;
+
+	jsonl_close(&R->in);
+	if (R->out_open)
+		jsonl_close(&R->out);
+	buf_free(&R->line);
+	free(R->message);
+	free(R->in_uri);
+	free(R);
+}
+
+/* results_next puts the next request's result line in R->line: 1, 0 at the end, or < 0. */
+static int results_next(struct results_stream *R, struct err *e)
+{
+	struct jsonl_line il;
+	char cid[CUSTOM_ID_MAX + 1];
+	int rc;
+
+	do {
+		if ((rc = jsonl_next(&R->in, &il, e)) <= 0)
+			return rc;
+	} while (!span_str(il.data, il.len, "/recordId", cid, sizeof(cid)));
+	if (R->out_open && !R->have_out) {
+		if ((rc = jsonl_next(&R->out, &R->ol, e)) < 0)
+			return rc;
+		R->have_out = rc == 1 && span_str(R->ol.data, R->ol.len, "/recordId", R->oid,
+						   sizeof(R->oid));
+	}
+	buf_reset(&R->line);
+	if (R->have_out && !strcmp(R->oid, cid)) {
+		put_result(&R->line, cid, R->ol.data, R->ol.len, R->in_uri);
+		R->have_out = false;
+	} else {
+		buf_puts(&R->line, "{\"custom_id\":");
+		buf_put_json_cstr(&R->line, cid);
+		if (R->never) {
+			buf_printf(&R->line, ",\"result\":{\"type\":\"%s\"}}\n", R->never);
+		} else {
+			buf_puts(&R->line, ",\"result\":{\"type\":\"errored\",\"error\":{\"type\":"
+					   "\"error\",\"error\":{\"type\":\"api_error\",\"message\":");
+			buf_put_json_cstr(&R->line, R->message ? R->message : "the batch failed");
+			buf_puts(&R->line, "}}}}\n");
+		}
+	}
+	return R->line.err ? err_set(e, R->line.err, "a result line is too large") : 1;
+}
+
+static ssize_t results_read(void *ctx, char *out, size_t max)
+{
+	struct results_stream *R = ctx;
+	size_t n;
+
+	while (R->pos == R->line.len && !R->end) {
+		struct err e;
+		int rc = results_next(R, &e);
+
+		R->pos = 0;
+		if (rc < 0) {
+			/* The client sees the body cut short; the log says why. */
+			log_error("api: results of %s: %s", R->in_uri, e.msg);
+			return -1;
+		}
+		if (rc == 0) {
+			R->line.len = 0;
+			R->end = true;
+		}
+	}
+	if (R->end && R->pos == R->line.len)
+		return 0;
+	n = R->line.len - R->pos;
+	if (n > max)
+		n = max;
+	memcpy(out, R->line.data + R->pos, n);
+	R->pos += n;
+	return (ssize_t)n;
+}
+
+/*
+ * op_results answers one line per request, in request order: the record's
  * result from the job's output, or what became of a request never run.
- * The input and the output are read side by side, both in record order.
  */
 static void op_results(struct service *svc, struct http_request *req,
 		       const struct account_cfg *a, const char *id)
 {
 	struct http_header h[] = {{"Content-Type", "application/x-jsonl"}};
-	struct jsonl_reader in, out;
-	struct jsonl_line il, ol;
-	bool in_open = false, out_open = false, have_out = false;
-	const char *never;
-	char *dir = NULL, *in_uri = NULL, *out_uri = NULL, rel[64];
-	char cid[CUSTOM_ID_MAX + 1], oid[CUSTOM_ID_MAX + 1];
+	struct results_stream *R = NULL;
 	size_t max_line = svc->cfg->limits.max_line_bytes;
-	struct buf b;
+	char *dir = NULL, *out_uri = NULL, rel[64];
+	bool in_open = false;
 	struct job j;
 	struct err e;
 	int rc;
 
-	buf_init(&b, RESULTS_MAX);
 	if ((rc = get_batch(svc, a, id, &j, &e)))
 		goto out;
 	if (!job_status_terminal(j.status)) {
 		rc = err_set(&e, ERR_INVAL, "the results of batch %s are ready once it has ended", id);
 		goto out;
 	}
-	never = j.status == JS_STOPPED ? "canceled" : j.status == JS_FAILED ? NULL : "expired";
-	snprintf(rel, sizeof(rel), "%s/requests.jsonl.out", j.id);
+	R = calloc(1, sizeof(*R));
 	dir = batch_dir(svc, j.id);
-	in_uri = dir ? objects_join(dir, "requests.jsonl") : NULL;
+	snprintf(rel, sizeof(rel), "%s/requests.jsonl.out", j.id);
+	if (R) {
+		R->in_uri = dir ? objects_join(dir, "requests.jsonl") : NULL;
+		R->message = j.message ? strdup(j.message) : NULL;
+		buf_init(&R->line, max_line + 4096);
+	}
 	out_uri = dir ? objects_join(dir, rel) : NULL;
-	if (!in_uri || !out_uri) {
+	if (!R || !R->in_uri || !out_uri || (j.message && !R->message)) {
 		rc = err_set(&e, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = jsonl_open(&in, svc->obj, in_uri, 0, 0, 1, max_line, &e)))
+	R->never = j.status == JS_STOPPED ? "canceled" : j.status == JS_FAILED ? NULL : "expired";
+	if ((rc = jsonl_open(&R->in, svc->obj, R->in_uri, 0, 0, 1, max_line, &e)))
 		goto out;
 	in_open = true;
 	/* A job that failed before it ran has no output: every request errored. */
-	out_open = jsonl_open(&out, svc->obj, out_uri, 0, 0, 1, max_line, &e) == 0;
-	while ((rc = jsonl_next(&in, &il, &e)) == 1) {
-		if (!span_str(il.data, il.len, "/recordId", cid, sizeof(cid)))
-			continue;
-		if (out_open && !have_out) {
-			rc = jsonl_next(&out, &ol, &e);
-			if (rc < 0)
-				goto out;
-			have_out = rc == 1 &&
-				   span_str(ol.data, ol.len, "/recordId", oid, sizeof(oid));
-		}
-		if (have_out && !strcmp(oid, cid)) {
-			put_result(&b, cid, ol.data, ol.len, in_uri);
-			have_out = false;
-		} else if (never) {
-			buf_puts(&b, "{\"custom_id\":");
-			buf_put_json_cstr(&b, cid);
-			buf_printf(&b, ",\"result\":{\"type\":\"%s\"}}\n", never);
-		} else {
-			buf_puts(&b, "{\"custom_id\":");
-			buf_put_json_cstr(&b, cid);
-			buf_puts(&b, ",\"result\":{\"type\":\"errored\",\"error\":{\"type\":\"error\","
-				     "\"error\":{\"type\":\"api_error\",\"message\":");
-			buf_put_json_cstr(&b, j.message ? j.message : "the batch failed");
-			buf_puts(&b, "}}}}\n");
-		}
-	}
-	if (rc < 0)
-		goto out;
-	rc = 0;
-	if (b.err) {
-		rc = err_set(&e, ERR_LIMIT, "the results of batch %s are larger than %zu bytes", id,
-			     RESULTS_MAX);
-		goto out;
-	}
-	http_reply(req, 200, h, 1, b.data ? b.data : "", b.len);
+	R->out_open = jsonl_open(&R->out, svc->obj, out_uri, 0, 0, 1, max_line, &e) == 0;
+	http_reply_stream(req, 200, h, 1, results_read, results_free, R);
+	R = NULL;
 out:
 	if (rc)
 		reply_err(req, &e);
-	if (in_open)
-		jsonl_close(&in);
-	if (out_open)
-		jsonl_close(&out);
+	if (R && in_open) {
+		results_free(R);
+	} else if (R) {
+		buf_free(&R->line);
+		free(R->message);
+		free(R->in_uri);
+		free(R);
+	}
 	job_free(&j);
-	buf_free(&b);
 	free(dir);
-	free(in_uri);
 	free(out_uri);
 }
 

@@ -546,6 +546,54 @@ int http_reply_truncated(struct http_request *req, int status, const struct http
 	return http_send(req, status, r, hdrs, n);
 }
 
+/* The reader of a streamed answer, between MHD and the application. */
+struct http_stream {
+	http_read_fn read;
+	void (*done)(void *ctx);
+	void *ctx;
+};
+
+static ssize_t http_stream_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+	struct http_stream *st = cls;
+	ssize_t n = st->read(st->ctx, out, max);
+
+	(void)pos;
+	if (n > 0)
+		return n;
+	return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void http_stream_free(void *cls)
+{
+	struct http_stream *st = cls;
+
+	st->done(st->ctx);
+	free(st);
+}
+
+int http_reply_stream(struct http_request *req, int status, const struct http_header *hdrs,
+		      size_t n, http_read_fn read, void (*done)(void *ctx), void *ctx)
+{
+	struct http_stream *st = calloc(1, sizeof(*st));
+	struct MHD_Response *r;
+
+	if (!st || !http_status_ok(status)) {
+		free(st);
+		done(ctx);
+		http_settle(req, 0, NULL);
+		return err_set(NULL, st ? ERR_INVAL : ERR_NOMEM, "cannot build a streamed answer");
+	}
+	st->read = read;
+	st->done = done;
+	st->ctx = ctx;
+	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, http_stream_read, st,
+					      http_stream_free);
+	if (!r)
+		http_stream_free(st);
+	return http_send(req, status, r, hdrs, n);
+}
+
 /*
  * http_resolve turns host (an address, "[v6]", or a name looked up once)
  * and port into a socket address.

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "util/err.h"
 
@@ -167,5 +168,24 @@ int http_reply_close(struct http_request *req);
  */
 int http_reply_truncated(struct http_request *req, int status, const struct http_header *hdrs,
 			 size_t n, const void *body, size_t len, size_t sent);
+
+/*
+ * A streamed body: read fills out with up to max bytes and returns how
+ * many (at least 1), 0 at the end, or -1 on a failure (the connection is
+ * then closed short of the end, so the client sees the body cut). done
+ * frees ctx.
+ */
+typedef ssize_t (*http_read_fn)(void *ctx, char *out, size_t max);
+
+/*
+ * http_reply_stream answers req with status, hdrs and a body of unknown
+ * length that read produces a piece at a time (chunked encoding), on the
+ * server's threads, as the client takes it: memory stays flat however long
+ * the body. The server owns ctx from this call on and calls done(ctx) once
+ * it is finished with it, also when this call fails. Same ownership of req
+ * as http_reply.
+ */
+int http_reply_stream(struct http_request *req, int status, const struct http_header *hdrs,
+		      size_t n, http_read_fn read, void (*done)(void *ctx), void *ctx);
 
 #endif

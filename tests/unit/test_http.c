@@ -83,6 +83,45 @@ static void *hold_main(void *arg)
 	return NULL;
 }
 
+/* A streamed body of `left` bytes 'a'..'z' repeating, or one cut in the middle. */
+struct stream_src {
+	size_t left, sent;
+	bool fail;
+};
+
+static int streams_done;
+
+static ssize_t stream_read(void *ctx, char *out, size_t max)
+{
+	struct stream_src *src = ctx;
+	size_t n = max < 1000 ? max : 1000;
+
+	if (src->fail && src->sent >= 150000)
+		return -1;
+	if (n > src->left)
+		n = src->left;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)('a' + (src->sent + i) % 26);
+	src->left -= n;
+	src->sent += n;
+	return (ssize_t)n;
+}
+
+static void stream_done(void *ctx)
+{
+	free(ctx);
+	pthread_mutex_lock(&seen.mu);
+	streams_done++;
+	pthread_mutex_unlock(&seen.mu);
+}
+
+/* Paths under /big take bodies up to 4096 bytes; the rest the server's 1024. */
+static size_t body_limit(void *ud, const struct http_request *req)
+{
+	(void)ud;
+	return !strncmp(req->path, "/big", 4) ? 4096 : 1024;
+}
+
 static void handler(void *ud, struct http_request *req)
 {
 	(void)ud;
@@ -125,6 +164,14 @@ static void handler(void *ud, struct http_request *req)
 		http_reply_truncated(req, 200, json_hdr, 1, "0123456789", 10, 5);
 		return;
 	}
+	if (!strcmp(req->path, "/stream") || !strcmp(req->path, "/stream-fail")) {
+		struct stream_src *src = calloc(1, sizeof(*src));
+
+		src->left = 300000;
+		src->fail = !strcmp(req->path, "/stream-fail");
+		http_reply_stream(req, 200, json_hdr, 1, stream_read, stream_done, src);
+		return;
+	}
 	if (!strcmp(req->path, "/double")) {
 		int rc;
 
@@ -147,6 +194,7 @@ static int setup(void **state)
 
 	http_server_opts_default(&o);
 	o.max_body_bytes = 1024;
+	o.body_limit = body_limit;
 	err_init(&e);
 	assert_ok(http_server_init(&f->srv, &o, handler, NULL, &e), &e);
 	assert_ok(http_server_start(&f->srv, &e), &e);
@@ -493,6 +541,65 @@ static void test_close_without_answer(void **state)
 	curl_easy_cleanup(h);
 }
 
+/* A path may take a larger body than the server's own cap, and no more. */
+static void test_body_limit_per_path(void **state)
+{
+	struct fixture *f = *state;
+	CURL *h = curl_easy_init();
+	struct resp r;
+	char url[256], *big = malloc(5000);
+
+	memset(big, 'x', 5000);
+	resp_init(&r);
+	url_of(f, "/big/upload", url, sizeof(url));
+	fetch(h, url, big, 4096, NULL, &r);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.body.len, 4096);
+	fetch(h, url, big, 4097, NULL, &r);
+	assert_int_equal(r.status, 413);
+	assert_contains(r.body.data, "4096 bytes");
+	url_of(f, "/echo", url, sizeof(url));
+	fetch(h, url, big, 2000, NULL, &r);
+	assert_int_equal(r.status, 413);
+	free(big);
+	resp_free(&r);
+	curl_easy_cleanup(h);
+}
+
+/* A streamed body arrives whole, chunked, and its context is freed. */
+static void test_streamed_body(void **state)
+{
+	struct fixture *f = *state;
+	CURL *h = curl_easy_init();
+	struct resp r;
+	char url[256];
+	int done_before;
+
+	resp_init(&r);
+	pthread_mutex_lock(&seen.mu);
+	done_before = streams_done;
+	pthread_mutex_unlock(&seen.mu);
+	url_of(f, "/stream", url, sizeof(url));
+	fetch(h, url, NULL, 0, NULL, &r);
+	assert_int_equal(r.rc, CURLE_OK);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.body.len, 300000);
+	for (size_t i = 0; i < r.body.len; i += 7919)
+		assert_int_equal(r.body.data[i], 'a' + (int)(i % 26));
+	assert_contains(r.hdrs.data, "Transfer-Encoding: chunked");
+	/* A failure in the middle cuts the body: the client can tell. */
+	url_of(f, "/stream-fail", url, sizeof(url));
+	fetch(h, url, NULL, 0, NULL, &r);
+	assert_int_not_equal(r.rc, CURLE_OK);
+	assert_true(r.body.len < 300000);
+	http_server_stop(&f->srv);
+	pthread_mutex_lock(&seen.mu);
+	assert_int_equal(streams_done, done_before + 2);
+	pthread_mutex_unlock(&seen.mu);
+	resp_free(&r);
+	curl_easy_cleanup(h);
+}
+
 static void test_truncated_body(void **state)
 {
 	struct fixture *f = *state;
@@ -695,6 +802,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keep_alive_reuses_connection, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_without_answer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_body, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_body_limit_per_path, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_streamed_body, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_double_reply_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_in_use_and_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_waits_for_answers, setup, teardown),
