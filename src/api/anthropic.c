@@ -1,6 +1,7 @@
 /* anthropic.c - the Anthropic Message Batches API (reference/anthropic-batches.md) on the job core. */
 #include "api/anthropic.h"
 #include "api/auth.h"
+#include "api/dialect.h"
 #include "core/jsonl.h"
 #include "util/buf.h"
 #include "util/ids.h"
@@ -606,59 +607,15 @@ static int parse_list_query(const char *q, struct list_q *lq, struct err *e)
 	return 0;
 }
 
-/*
- * collect lists the account's live batches from cursor on, newest first
- * (oldest first when ascending), until want are found or none are left.
- * Deleted batches and other dialects' jobs are passed over. The caller
- * frees *out with store_jobs_free.
- */
-static int collect(struct service *svc, const struct account_cfg *a, const char *cursor,
-		   bool ascending, size_t want, struct job **out, size_t *n_out, struct err *e)
+/* batch_live keeps a listed job that is one of the account's batches, not deleted. */
+static bool batch_live(struct service *svc, const struct account_cfg *a, const struct job *listed,
+		       struct job *out)
 {
-	struct job *got = calloc(want, sizeof(*got));
-	char after[IDS_JOB_LEN + 1];
-	size_t n = 0;
-	int rc = 0;
+	char bid[BATCH_PREFIX_LEN + IDS_JOB_LEN + 1];
+	struct err e;
 
-	if (!got)
-		return err_set(e, ERR_NOMEM, "out of memory");
-	snprintf(after, sizeof(after), "%s", cursor ? cursor : "");
-	for (;;) {
-		struct job_filter f;
-		struct job *page = NULL;
-		size_t np = 0;
-
-		memset(&f, 0, sizeof(f));
-		f.account = a->name;
-		f.status = -1;
-		f.name_contains = JOB_NAME_PREFIX;
-		f.ascending = ascending;
-		f.after_id = after[0] ? after : NULL;
-		f.limit = want;
-		if ((rc = store_job_list(svc->st, &f, &page, &np, e)))
-			break;
-		for (size_t i = 0; i < np && n < want; i++) {
-			struct job live;
-			char bid[BATCH_PREFIX_LEN + IDS_JOB_LEN + 1];
-			struct err ge;
-
-			snprintf(bid, sizeof(bid), BATCH_PREFIX "%s", page[i].id);
-			if (get_batch(svc, a, bid, &live, &ge) == 0)
-				got[n++] = live;
-		}
-		if (np)
-			snprintf(after, sizeof(after), "%s", page[np - 1].id);
-		store_jobs_free(page, np);
-		if (n == want || np < want)
-			break;
-	}
-	if (rc) {
-		store_jobs_free(got, n);
-		return rc;
-	}
-	*out = got;
-	*n_out = n;
-	return 0;
+	snprintf(bid, sizeof(bid), BATCH_PREFIX "%s", listed->id);
+	return get_batch(svc, a, bid, out, &e) == 0;
 }
 
 static void op_list(struct service *svc, struct http_request *req, const struct account_cfg *a)
@@ -676,21 +633,16 @@ static void op_list(struct service *svc, struct http_request *req, const struct 
 	}
 	newer = lq.before[0] != '\0';
 	/* One more than asked tells whether there is more. */
-	if (collect(svc, a, newer ? lq.before : lq.after[0] ? lq.after : NULL, newer,
-		    lq.limit + 1, &v, &n, &e)) {
+	if (dialect_collect(svc, a, JOB_NAME_PREFIX,
+			    newer ? lq.before : lq.after[0] ? lq.after : NULL, newer, lq.limit + 1,
+			    batch_live, &v, &n, &e)) {
 		reply_err(req, &e);
 		return;
 	}
 	shown = n > lq.limit ? lq.limit : n;
-	if (newer) {
-		/* The page newer than before_id, gathered oldest first, shown newest first. */
-		for (size_t i = 0; i < shown / 2; i++) {
-			struct job t = v[i];
-
-			v[i] = v[shown - 1 - i];
-			v[shown - 1 - i] = t;
-		}
-	}
+	/* The page newer than before_id, gathered oldest first, shown newest first. */
+	if (newer)
+		dialect_reverse(v, shown);
 	buf_init(&b, (size_t)64 << 20);
 	buf_puts(&b, "{\"data\":[");
 	for (size_t i = 0; i < shown; i++) {
@@ -723,23 +675,6 @@ static const char *error_type(int64_t code)
 	case 529: return "overloaded_error";
 	default: return "api_error";
 	}
-}
-
-/* span_str decodes the JSON string at pointer p of line into out. */
-static bool span_str(const char *line, size_t len, const char *p, char *out, size_t n)
-{
-	struct json_span s;
-	json_object *o = NULL;
-	struct err e;
-	bool ok;
-
-	if (json_span_at(line, len, p, &s) || json_parse(s.val, s.val_len, &o, &e))
-		return false;
-	ok = json_is_type(o, json_type_string);
-	if (ok)
-		snprintf(out, n, "%s", json_object_get_string(o));
-	json_object_put(o);
-	return ok;
 }
 
 /*
@@ -780,7 +715,7 @@ static void put_result(struct buf *b, const char *cid, const char *line, size_t 
 	}
 	if (json_span_at(line, len, "/error/errorCode", &code) == 0)
 		json_span_int64(&code, &c);
-	if (!span_str(line, len, "/error/errorMessage", msg, sizeof(msg)))
+	if (!dialect_span_str(line, len, "/error/errorMessage", msg, sizeof(msg)))
 		snprintf(msg, sizeof(msg), "the request failed");
 	user_words(msg, sizeof(msg), input);
 	buf_printf(b, ",\"result\":{\"type\":\"errored\",\"error\":{\"type\":\"error\","
@@ -795,11 +730,7 @@ static void put_result(struct buf *b, const char *cid, const char *line, size_t 
  * in record order, so memory stays flat whatever the batch's size.
  */
 struct results_stream {
-	struct jsonl_reader in, out;
-	bool out_open;
-	bool have_out;          /* ol holds the output line not yet matched */
-	struct jsonl_line ol;
-	char oid[CUSTOM_ID_MAX + 1];
+	struct dialect_pairs P;
 	const char *never;      /* the result of a request never run; NULL: errored */
 	char *message;          /* the job's message, for a failed job's requests */
 	char *in_uri;
@@ -812,9 +743,7 @@ static void results_free(void *ctx)
 {
 	struct results_stream *R = ctx;
 
-	jsonl_close(&R->in);
-	if (R->out_open)
-		jsonl_close(&R->out);
+	dialect_pairs_close(&R->P);
 	buf_free(&R->line);
 	free(R->message);
 	free(R->in_uri);
@@ -824,24 +753,16 @@ static void results_free(void *ctx)
 /* results_next puts the next request's result line in R->line: 1, 0 at the end, or < 0. */
 static int results_next(struct results_stream *R, struct err *e)
 {
-	struct jsonl_line il;
-	char cid[CUSTOM_ID_MAX + 1];
+	char cid[DIALECT_ID_MAX + 1];
+	const char *out;
+	size_t len;
 	int rc;
 
-	do {
-		if ((rc = jsonl_next(&R->in, &il, e)) <= 0)
-			return rc;
-	} while (!span_str(il.data, il.len, "/recordId", cid, sizeof(cid)));
-	if (R->out_open && !R->have_out) {
-		if ((rc = jsonl_next(&R->out, &R->ol, e)) < 0)
-			return rc;
-		R->have_out = rc == 1 && span_str(R->ol.data, R->ol.len, "/recordId", R->oid,
-						   sizeof(R->oid));
-	}
+	if ((rc = dialect_pairs_next(&R->P, cid, &out, &len, e)) <= 0)
+		return rc;
 	buf_reset(&R->line);
-	if (R->have_out && !strcmp(R->oid, cid)) {
-		put_result(&R->line, cid, R->ol.data, R->ol.len, R->in_uri);
-		R->have_out = false;
+	if (out) {
+		put_result(&R->line, cid, out, len, R->in_uri);
 	} else {
 		buf_puts(&R->line, "{\"custom_id\":");
 		buf_put_json_cstr(&R->line, cid);
@@ -898,7 +819,6 @@ static void op_results(struct service *svc, struct http_request *req,
 	struct results_stream *R = NULL;
 	size_t max_line = svc->cfg->limits.max_line_bytes;
 	char *dir = NULL, *out_uri = NULL, rel[64];
-	bool in_open = false;
 	struct job j;
 	struct err e;
 	int rc;
@@ -923,24 +843,15 @@ static void op_results(struct service *svc, struct http_request *req,
 		goto out;
 	}
 	R->never = j.status == JS_STOPPED ? "canceled" : j.status == JS_FAILED ? NULL : "expired";
-	if ((rc = jsonl_open(&R->in, svc->obj, R->in_uri, 0, 0, 1, max_line, &e)))
+	if ((rc = dialect_pairs_open(&R->P, svc->obj, R->in_uri, out_uri, max_line, &e)))
 		goto out;
-	in_open = true;
-	/* A job that failed before it ran has no output: every request errored. */
-	R->out_open = jsonl_open(&R->out, svc->obj, out_uri, 0, 0, 1, max_line, &e) == 0;
 	http_reply_stream(req, 200, h, 1, results_read, results_free, R);
 	R = NULL;
 out:
 	if (rc)
 		reply_err(req, &e);
-	if (R && in_open) {
-		results_free(R);
-	} else if (R) {
-		buf_free(&R->line);
-		free(R->message);
-		free(R->in_uri);
-		free(R);
-	}
+	if (R)
+		results_free(R); /* a zeroed pairs reader closes nothing */
 	job_free(&j);
 	free(dir);
 	free(out_uri);
