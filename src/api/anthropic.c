@@ -335,7 +335,37 @@ static void put_time(struct buf *b, const char *key, int64_t ms)
  * when the job ended was canceled (a stop), expired (out of time) or, when
  * the whole job failed, errored.
  */
-static void put_batch(struct buf *b, const struct job *j, const struct http_request *req)
+/*
+ * cancel_ms reads when a cancel of batch j was asked (kept next to its
+ * input by op_cancel), or 0. A stop through the Bedrock API leaves none:
+ * the job's last change then stands in.
+ */
+static int64_t cancel_ms(struct service *svc, const struct job *j)
+{
+	struct obj_reader *r = NULL;
+	char *dir, *uri, text[32];
+	size_t got = 0;
+	struct err e;
+	int64_t ms = 0;
+
+	if (j->status != JS_STOPPING && j->status != JS_STOPPED)
+		return 0;
+	dir = batch_dir(svc, j->id);
+	uri = dir ? objects_join(dir, "cancel_initiated_at") : NULL;
+	if (uri && !objects_open_read(svc->obj, uri, 0, sizeof(text) - 1, &r, &e)) {
+		if (!obj_reader_read(r, text, sizeof(text) - 1, &got, &e)) {
+			text[got] = '\0';
+			ms = strtoll(text, NULL, 10);
+		}
+		obj_reader_close(r);
+	}
+	free(dir);
+	free(uri);
+	return ms > 0 ? ms : j->modified_ms;
+}
+
+static void put_batch(struct service *svc, struct buf *b, const struct job *j,
+		      const struct http_request *req)
 {
 	int64_t total = batch_requests(j), rest = total - j->c.processed;
 	int64_t canceled = 0, expired = 0, errored = j->c.errors, processing = 0;
@@ -362,10 +392,7 @@ static void put_batch(struct buf *b, const struct job *j, const struct http_requ
 	put_time(b, "created_at", j->submit_ms);
 	put_time(b, "expires_at", j->expire_ms);
 	put_time(b, "ended_at", ended ? j->end_ms : 0);
-	/* The store keeps no time of the stop request: the last change stands in. */
-	put_time(b, "cancel_initiated_at", j->status == JS_STOPPING || j->status == JS_STOPPED
-						   ? j->modified_ms
-						   : 0);
+	put_time(b, "cancel_initiated_at", cancel_ms(svc, j));
 	buf_puts(b, ",\"archived_at\":null,\"results_url\":");
 	if (ended && host) {
 		char url[HTTP_HOST_MAX + 128];
@@ -464,7 +491,7 @@ static void op_create(struct service *svc, struct http_request *req, const struc
 		objects_remove_prefix(svc->obj, dir, &re);
 		goto out;
 	}
-	put_batch(&b, &j, req);
+	put_batch(svc, &b, &j, req);
 	reply_json(req, 200, &b);
 out:
 	if (rc)
@@ -489,10 +516,24 @@ static void op_get(struct service *svc, struct http_request *req, const struct a
 		return;
 	}
 	buf_init(&b, 64 * 1024);
-	put_batch(&b, &j, req);
+	put_batch(svc, &b, &j, req);
 	reply_json(req, 200, &b);
 	buf_free(&b);
 	job_free(&j);
+}
+
+/* note_cancel keeps the time of a cancel request for cancel_initiated_at. */
+static void note_cancel(struct service *svc, const struct job *j)
+{
+	char *dir = batch_dir(svc, j->id), *uri, text[32];
+	struct err e;
+	int n = snprintf(text, sizeof(text), "%lld", (long long)time_now_ms());
+
+	uri = dir ? objects_join(dir, "cancel_initiated_at") : NULL;
+	if (uri && objects_put(svc->obj, uri, text, (size_t)n, &e))
+		log_warn("batch %s: cannot keep the time of its cancel: %s", j->id, e.msg);
+	free(dir);
+	free(uri);
 }
 
 static void op_cancel(struct service *svc, struct http_request *req, const struct account_cfg *a,
@@ -507,7 +548,12 @@ static void op_cancel(struct service *svc, struct http_request *req, const struc
 		return;
 	}
 	/* Cancelling an ended batch changes nothing: the answer is the batch as it is. */
-	rc = job_status_terminal(j.status) ? 0 : service_stop(svc, a, j.id, &e);
+	rc = 0;
+	if (!job_status_terminal(j.status)) {
+		if (j.status != JS_STOPPING)
+			note_cancel(svc, &j);
+		rc = service_stop(svc, a, j.id, &e);
+	}
 	job_free(&j);
 	if (rc && rc != ERR_CONFLICT) {
 		reply_err(req, &e);
@@ -648,7 +694,7 @@ static void op_list(struct service *svc, struct http_request *req, const struct 
 	for (size_t i = 0; i < shown; i++) {
 		if (i)
 			buf_putc(&b, ',');
-		put_batch(&b, &v[i], req);
+		put_batch(svc, &b, &v[i], req);
 	}
 	buf_printf(&b, "],\"has_more\":%s", n > lq.limit ? "true" : "false");
 	if (shown)
