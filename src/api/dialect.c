@@ -70,6 +70,28 @@ int dialect_collect(struct service *svc, const struct account_cfg *a, const char
 	return 0;
 }
 
+int dialect_read_small(struct objects *o, const char *uri, struct buf *b, struct err *e)
+{
+	struct obj_reader *r = NULL;
+	struct obj_stat st;
+	char tmp[16384];
+	size_t got;
+	int rc;
+
+	if ((rc = objects_stat(o, uri, &st, e)))
+		return rc == ERR_NOTFOUND ? err_set(e, ERR_NOTFOUND, "%s does not exist", uri) : rc;
+	if ((rc = objects_open_read(o, uri, 0, 0, &r, e)))
+		return rc;
+	while (!(rc = obj_reader_read(r, tmp, sizeof(tmp), &got, e)) && got) {
+		if (buf_append(b, tmp, got)) {
+			rc = err_set(e, ERR_LIMIT, "%s is larger than %zu bytes", uri, b->max);
+			break;
+		}
+	}
+	obj_reader_close(r);
+	return rc;
+}
+
 void dialect_reverse(struct job *v, size_t n)
 {
 	for (size_t i = 0; i < n / 2; i++) {

@@ -31,6 +31,12 @@ int dialect_collect(struct service *svc, const struct account_cfg *a, const char
 				 const struct job *listed, struct job *out),
 		    struct job **out, size_t *n_out, struct err *e);
 
+/*
+ * dialect_read_small reads the whole object uri into b (whose cap bounds
+ * it: a larger object is ERR_LIMIT). ERR_NOTFOUND when there is none.
+ */
+int dialect_read_small(struct objects *o, const char *uri, struct buf *b, struct err *e);
+
 /* dialect_reverse reverses v[0..n) in place. */
 void dialect_reverse(struct job *v, size_t n);
 

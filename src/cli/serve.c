@@ -1,6 +1,7 @@
 /* serve.c - the server processes: `barge serve` (job API, lifecycle, runners) and `barge worker` (runners). */
 #include "api/anthropic.h"
 #include "api/bedrock.h"
+#include "api/openai.h"
 #include "api/http.h"
 #include "api/metrics.h"
 #include "cli/cli.h"
@@ -170,7 +171,7 @@ static void handle(void *ud, struct http_request *req)
 		buf_free(&b);
 		return;
 	}
-	if (anthropic_handle(&S->svc, req))
+	if (anthropic_handle(&S->svc, req) || openai_handle(&S->svc, req))
 		return;
 	if (!bedrock_handle(&S->svc, req))
 		bedrock_reply_error(req, 404, "UnknownOperationException",
@@ -181,6 +182,9 @@ static void handle(void *ud, struct http_request *req)
 static size_t body_limit(void *ud, const struct http_request *req)
 {
 	size_t n = anthropic_body_limit(req);
+
+	if (!n)
+		n = openai_body_limit(req);
 
 	(void)ud;
 	return n ? n : SERVE_MAX_BODY;
