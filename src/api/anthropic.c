@@ -342,9 +342,8 @@ static void put_time(struct buf *b, const char *key, int64_t ms)
  */
 static int64_t cancel_ms(struct service *svc, const struct job *j)
 {
-	struct obj_reader *r = NULL;
-	char *dir, *uri, text[32];
-	size_t got = 0;
+	char *dir, *uri;
+	struct buf b;
 	struct err e;
 	int64_t ms = 0;
 
@@ -352,13 +351,10 @@ static int64_t cancel_ms(struct service *svc, const struct job *j)
 		return 0;
 	dir = batch_dir(svc, j->id);
 	uri = dir ? objects_join(dir, "cancel_initiated_at") : NULL;
-	if (uri && !objects_open_read(svc->obj, uri, 0, sizeof(text) - 1, &r, &e)) {
-		if (!obj_reader_read(r, text, sizeof(text) - 1, &got, &e)) {
-			text[got] = '\0';
-			ms = strtoll(text, NULL, 10);
-		}
-		obj_reader_close(r);
-	}
+	buf_init(&b, 32);
+	if (uri && dialect_read_small(svc->obj, uri, &b, &e) == 0 && b.len)
+		ms = strtoll(b.data, NULL, 10);
+	buf_free(&b);
 	free(dir);
 	free(uri);
 	return ms > 0 ? ms : j->modified_ms;
