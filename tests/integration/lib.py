@@ -395,3 +395,19 @@ def wait_status(base, arn, statuses, key=("AKIDTEST", "secret"), timeout=60):
             return job
         time.sleep(0.1)
     raise AssertionError("job %s did not reach %s: %s" % (arn, statuses, job))
+
+
+class Serving(Serve):
+    """Serve for a with block: `with Serving(config, log) as server:`. When
+    the block ends without an exception the server must stop cleanly on
+    SIGTERM (exit 0; under ASan a leak makes it non-zero); after an
+    exception it is stopped and the exception goes on."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        rc = self.stop()
+        if exc_type is None:
+            assert rc == 0, "barge serve exited with status %s after SIGTERM; its log:\n%s" % (
+                rc, self.logs()[-4000:])
