@@ -9,7 +9,6 @@ Every scenario runs with both SDK versions of reference/peers.md:
 127.0.0.1 on a free port with two accounts (alpha with api_key, beta with
 api_key_env). The server is stopped with SIGTERM at the end and must exit 0
 (under ASan a leak makes it exit non-zero)."""
-import contextlib
 import datetime
 import json
 import os
@@ -19,7 +18,7 @@ import subprocess
 import urllib.error
 import urllib.request
 
-from lib import HAIKU, LLAMA, SONNET, Serve, write_config
+from lib import HAIKU, LLAMA, SONNET, Serving, write_config
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PEERS = os.path.join(ROOT, "tests", "peers")
@@ -77,18 +76,10 @@ upstream_model = {upstream}
            upstream=HOUSE_UPSTREAM))
 
 
-@contextlib.contextmanager
 def serving(tmp, sim=FAST, server_settings=""):
-    """A server for the with block; it must then stop cleanly (exit 0)."""
-    server = Serve(config(tmp, sim, server_settings), os.path.join(tmp, "serve.log"), env={BETA_ENV: BETA_KEY})
-    try:
-        yield server
-    except BaseException:
-        server.stop()
-        raise
-    rc = server.stop()
-    assert rc == 0, "barge serve exited with status %s after SIGTERM; its log:\n%s" % (
-        rc, server.logs()[-4000:])
+    """A server for a with block; it must then stop cleanly (exit 0)."""
+    return Serving(config(tmp, sim, server_settings), os.path.join(tmp, "serve.log"),
+                   env={BETA_ENV: BETA_KEY})
 
 
 # ---- the SDK ----
