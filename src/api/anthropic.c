@@ -335,29 +335,14 @@ static void put_time(struct buf *b, const char *key, int64_t ms)
  * when the job ended was canceled (a stop), expired (out of time) or, when
  * the whole job failed, errored.
  */
-/*
- * cancel_ms reads when a cancel of batch j was asked (kept next to its
- * input by op_cancel), or 0. A stop through the Bedrock API leaves none:
- * the job's last change then stands in.
- */
+/* cancel_ms is when a cancel of batch j was asked, or 0. */
 static int64_t cancel_ms(struct service *svc, const struct job *j)
 {
-	char *dir, *uri;
-	struct buf b;
-	struct err e;
-	int64_t ms = 0;
+	char *dir = batch_dir(svc, j->id);
+	int64_t ms = dir ? dialect_cancel_ms(svc->obj, dir, j) : j->modified_ms;
 
-	if (j->status != JS_STOPPING && j->status != JS_STOPPED)
-		return 0;
-	dir = batch_dir(svc, j->id);
-	uri = dir ? objects_join(dir, "cancel_initiated_at") : NULL;
-	buf_init(&b, 32);
-	if (uri && dialect_read_small(svc->obj, uri, &b, &e) == 0 && b.len)
-		ms = strtoll(b.data, NULL, 10);
-	buf_free(&b);
 	free(dir);
-	free(uri);
-	return ms > 0 ? ms : j->modified_ms;
+	return ms;
 }
 
 static void put_batch(struct service *svc, struct buf *b, const struct job *j,
@@ -518,20 +503,6 @@ static void op_get(struct service *svc, struct http_request *req, const struct a
 	job_free(&j);
 }
 
-/* note_cancel keeps the time of a cancel request for cancel_initiated_at. */
-static void note_cancel(struct service *svc, const struct job *j)
-{
-	char *dir = batch_dir(svc, j->id), *uri, text[32];
-	struct err e;
-	int n = snprintf(text, sizeof(text), "%lld", (long long)time_now_ms());
-
-	uri = dir ? objects_join(dir, "cancel_initiated_at") : NULL;
-	if (uri && objects_put(svc->obj, uri, text, (size_t)n, &e))
-		log_warn("batch %s: cannot keep the time of its cancel: %s", j->id, e.msg);
-	free(dir);
-	free(uri);
-}
-
 static void op_cancel(struct service *svc, struct http_request *req, const struct account_cfg *a,
 		      const char *id)
 {
@@ -546,8 +517,11 @@ static void op_cancel(struct service *svc, struct http_request *req, const struc
 	/* Cancelling an ended batch changes nothing: the answer is the batch as it is. */
 	rc = 0;
 	if (!job_status_terminal(j.status)) {
-		if (j.status != JS_STOPPING)
-			note_cancel(svc, &j);
+		char *dir = batch_dir(svc, j.id);
+
+		if (dir && j.status != JS_STOPPING)
+			dialect_note_cancel(svc->obj, dir);
+		free(dir);
 		rc = service_stop(svc, a, j.id, &e);
 	}
 	job_free(&j);

@@ -1,6 +1,9 @@
 /* dialect.c - what the OpenAI and Anthropic batch dialects share: listings and results side by side. */
 #include "api/dialect.h"
 #include "util/json.h"
+#include "util/log.h"
+#include "util/time.h"
+#include "util/uri.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,6 +93,51 @@ int dialect_read_small(struct objects *o, const char *uri, struct buf *b, struct
 	}
 	obj_reader_close(r);
 	return rc;
+}
+
+void dialect_note_cancel(struct objects *o, const char *dir)
+{
+	char *uri = objects_join(dir, "cancel_initiated_at"), text[32];
+	int n = snprintf(text, sizeof(text), "%lld", (long long)time_now_ms());
+	struct err e;
+
+	if (uri && objects_put(o, uri, text, (size_t)n, &e))
+		log_warn("%s: cannot keep the time of a cancel: %s", dir, e.msg);
+	free(uri);
+}
+
+int64_t dialect_cancel_ms(struct objects *o, const char *dir, const struct job *j)
+{
+	char *uri;
+	struct buf b;
+	struct err e;
+	int64_t ms = 0;
+
+	if (j->status != JS_STOPPING && j->status != JS_STOPPED)
+		return 0;
+	uri = objects_join(dir, "cancel_initiated_at");
+	buf_init(&b, 32);
+	if (uri && dialect_read_small(o, uri, &b, &e) == 0 && b.len)
+		ms = strtoll(b.data, NULL, 10);
+	buf_free(&b);
+	free(uri);
+	return ms > 0 ? ms : j->modified_ms;
+}
+
+bool dialect_query_param(const char *query, const char *key, char *out, size_t n)
+{
+	size_t kl = strlen(key);
+
+	for (const char *q = query; *q;) {
+		size_t len = strcspn(q, "&");
+
+		if (len > kl && !strncmp(q, key, kl) && q[kl] == '=')
+			return uri_pct_decode(q + kl + 1, len - kl - 1, out, n, true) == 0;
+		q += len;
+		if (*q == '&')
+			q++;
+	}
+	return false;
 }
 
 void dialect_reverse(struct job *v, size_t n)

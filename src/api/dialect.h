@@ -37,6 +37,21 @@ int dialect_collect(struct service *svc, const struct account_cfg *a, const char
  */
 int dialect_read_small(struct objects *o, const char *uri, struct buf *b, struct err *e);
 
+/*
+ * dialect_note_cancel keeps the time a cancel of the batch kept under dir
+ * was asked, and dialect_cancel_ms reads it for job j: 0 when j is not
+ * cancelling or cancelled, the job's last change when no time was kept (a
+ * stop through the Bedrock API).
+ */
+void dialect_note_cancel(struct objects *o, const char *dir);
+int64_t dialect_cancel_ms(struct objects *o, const char *dir, const struct job *j);
+
+/*
+ * dialect_query_param finds key in a query string ("limit=2&after=x") and
+ * decodes its value into out (n bytes). False when absent or malformed.
+ */
+bool dialect_query_param(const char *query, const char *key, char *out, size_t n);
+
 /* dialect_reverse reverses v[0..n) in place. */
 void dialect_reverse(struct job *v, size_t n);
 

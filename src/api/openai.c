@@ -321,6 +321,7 @@ struct file_list {
 	struct service *svc;
 	struct buf *b;
 	size_t n;
+	char purpose[32]; /* "" for every purpose */
 };
 
 static int list_file(const char *uri, uint64_t size, void *ud)
@@ -335,6 +336,14 @@ static int list_file(const char *uri, uint64_t size, void *ud)
 		return 0;
 	buf_init(&m, SMALL_MAX);
 	if (dialect_read_small(L->svc->obj, uri, &m, &e) == 0 && m.len) {
+		char p[32];
+
+		if (L->purpose[0] &&
+		    (!dialect_span_str(m.data, m.len, "/purpose", p, sizeof(p)) ||
+		     strcmp(p, L->purpose))) {
+			buf_free(&m);
+			return 0;
+		}
 		if (L->n++)
 			buf_putc(L->b, ',');
 		buf_append(L->b, m.data, m.len);
@@ -353,7 +362,8 @@ static void op_file_list(struct service *svc, struct http_request *req,
 	int rc;
 
 	buf_init(&b, (size_t)64 << 20);
-	L = (struct file_list){svc, &b, 0};
+	L = (struct file_list){svc, &b, 0, ""};
+	dialect_query_param(req->query, "purpose", L.purpose, sizeof(L.purpose));
 	buf_puts(&b, "{\"object\":\"list\",\"data\":[");
 	rc = dir ? objects_list(svc->obj, dir, list_file, &L, &e)
 		 : err_set(&e, ERR_NOMEM, "out of memory");
@@ -997,8 +1007,7 @@ static void put_batch(struct service *svc, const struct account_cfg *a, struct b
 	put_secs(b, "failed_at", j->status == JS_FAILED ? j->end_ms : 0);
 	put_secs(b, "expired_at",
 		 j->status == JS_EXPIRED || j->status == JS_PARTIALLY_COMPLETED ? j->end_ms : 0);
-	put_secs(b, "cancelling_at",
-		 j->status == JS_STOPPING || j->status == JS_STOPPED ? j->modified_ms : 0);
+	put_secs(b, "cancelling_at", dialect_cancel_ms(svc->obj, dir, j));
 	put_secs(b, "cancelled_at", j->status == JS_STOPPED ? j->end_ms : 0);
 	buf_printf(b, ",\"request_counts\":{\"total\":%lld,\"completed\":%lld,\"failed\":%lld}",
 		   (long long)total, (long long)j->c.success,
@@ -1092,8 +1101,11 @@ static void op_batch_cancel(struct service *svc, struct http_request *req,
 		reply_err(req, &e);
 		return;
 	}
-	if (!job_status_terminal(j.status))
+	if (!job_status_terminal(j.status)) {
+		if (j.status != JS_STOPPING)
+			dialect_note_cancel(svc->obj, dir);
 		rc = service_stop(svc, a, j.id, &e);
+	}
 	buf_free(&meta);
 	job_free(&j);
 	free(dir);
@@ -1124,37 +1136,30 @@ static void op_batch_list(struct service *svc, struct http_request *req,
 			  const struct account_cfg *a)
 {
 	size_t limit = LIST_DEFAULT, n = 0, shown;
-	char after[IDS_JOB_LEN + 1] = "";
-	const char *q = req->query;
+	char after[IDS_JOB_LEN + 1] = "", v_limit[16], v_after[64];
 	struct job *v = NULL;
 	struct buf b;
 	struct err e;
 
-	while (*q) {
-		size_t len = strcspn(q, "&");
+	if (dialect_query_param(req->query, "limit", v_limit, sizeof(v_limit))) {
+		char *end;
+		long l = strtol(v_limit, &end, 10);
 
-		if (!strncmp(q, "limit=", 6)) {
-			long l = strtol(q + 6, NULL, 10);
-
-			if (l < 1 || l > LIST_MAX) {
-				openai_reply_error(req, 400, "invalid_request_error", NULL,
-						   "limit must be a number from 1 to 100");
-				return;
-			}
-			limit = (size_t)l;
-		} else if (!strncmp(q, "after=", 6)) {
-			if (len != 6 + BATCH_PREFIX_LEN + IDS_JOB_LEN ||
-			    strncmp(q + 6, BATCH_PREFIX, BATCH_PREFIX_LEN)) {
-				openai_reply_error(req, 400, "invalid_request_error", NULL,
-						   "after must be a batch id");
-				return;
-			}
-			memcpy(after, q + 6 + BATCH_PREFIX_LEN, IDS_JOB_LEN);
-			after[IDS_JOB_LEN] = '\0';
+		if (*end || l < 1 || l > LIST_MAX) {
+			openai_reply_error(req, 400, "invalid_request_error", NULL,
+					   "limit must be a number from 1 to 100");
+			return;
 		}
-		q += len;
-		if (*q == '&')
-			q++;
+		limit = (size_t)l;
+	}
+	if (dialect_query_param(req->query, "after", v_after, sizeof(v_after))) {
+		if (strlen(v_after) != BATCH_PREFIX_LEN + IDS_JOB_LEN ||
+		    strncmp(v_after, BATCH_PREFIX, BATCH_PREFIX_LEN)) {
+			openai_reply_error(req, 400, "invalid_request_error", NULL,
+					   "after must be a batch id");
+			return;
+		}
+		memcpy(after, v_after + BATCH_PREFIX_LEN, IDS_JOB_LEN + 1);
 	}
 	if (dialect_collect(svc, a, JOB_NAME_PREFIX, after[0] ? after : NULL, false, limit + 1,
 			    batch_live, &v, &n, &e)) {

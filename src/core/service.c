@@ -347,6 +347,17 @@ int service_create(struct service *svc, const struct job_request *rq, struct job
 	return 0;
 }
 
+void service_job_limits(const struct service *svc, const struct job *j, struct limits_cfg *out)
+{
+	*out = svc->cfg->limits;
+	if (j->tags_json && strstr(j->tags_json, "\"barge:dialect\",\"value\":\"anthropic\"")) {
+		if (out->max_records_per_job < 100000)
+			out->max_records_per_job = 100000;
+		if (out->max_file_bytes < ((uint64_t)256 << 20))
+			out->max_file_bytes = (uint64_t)256 << 20;
+	}
+}
+
 int service_get(struct service *svc, const struct account_cfg *account, const char *ident,
 		struct job *out, struct err *e)
 {

@@ -96,6 +96,14 @@ int service_get(struct service *svc, const struct account_cfg *account, const ch
 int service_stop(struct service *svc, const struct account_cfg *account, const char *ident,
 		 struct err *e);
 
+/*
+ * service_job_limits fills out with the limits job j is validated against:
+ * [limits], except that a batch of the Anthropic dialect may hold what
+ * that API allows (100,000 requests, 256 MiB), since its clients count on
+ * it whatever the Bedrock-sized defaults say.
+ */
+void service_job_limits(const struct service *svc, const struct job *j, struct limits_cfg *out);
+
 /* service_arn writes the ARN of job id for account into out. */
 void service_arn(const struct service *svc, const struct account_cfg *account, const char *id,
 		 char *out, size_t n);
