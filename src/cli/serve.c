@@ -113,7 +113,7 @@ static int proc_open(const char *cmd, const char *config, struct proc *p)
 		snprintf(p->store_url, sizeof(p->store_url), "%s", p->cfg.server.store);
 	else
 		snprintf(p->store_url, sizeof(p->store_url), "sqlite:%s/barge.db", p->data);
-	uri_redact(p->store_url, p->shown_url, sizeof(p->shown_url));
+	store_url_shown(p->store_url, p->shown_url, sizeof(p->shown_url));
 	p->exclusive = strncmp(p->store_url, "postgres://", 11) &&
 		       strncmp(p->store_url, "postgresql://", 13);
 	if (!(p->obj = objects_new(&p->cfg.s3))) {

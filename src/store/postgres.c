@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "util/buf.h"
-#include "util/uri.h"
 
 /*
  * One struct store serves every thread of a process: API threads, the
@@ -35,6 +34,7 @@
 struct pg_store {
 	struct store base;
 	char *url;                 /* as given, password included: only for libpq */
+	char *secret;              /* the password libpq reads in url, or NULL */
 	char name[512];            /* the URL without password and options, for messages */
 	pthread_mutex_t lock;      /* guards conn and busy */
 	pthread_cond_t returned;   /* a connection went back to the pool */
@@ -128,6 +128,25 @@ static void flatten(const char *msg, char *out, size_t n)
 }
 
 /*
+ * scrub replaces every occurrence of the store's password in msg with
+ * "***". libpq's messages quote hosts and values it could not use, which
+ * could hold a password the URL misplaced. A password shorter than 4 bytes
+ * is left alone: it would match ordinary words of the message.
+ */
+static void scrub(const struct pg_store *s, char *msg)
+{
+	size_t len = s->secret ? strlen(s->secret) : 0;
+	char *p;
+
+	if (len < 4)
+		return;
+	while ((p = strstr(msg, s->secret))) {
+		memcpy(p, "***", 3);
+		memmove(p + 3, p + len, strlen(p + len) + 1);
+	}
+}
+
+/*
  * pg_fail turns a failed statement (res may be NULL) into an error naming
  * the database and what failed. A lost connection, a server that is out of
  * resources or shutting down, and a transaction the server aborted to
@@ -142,6 +161,7 @@ static int pg_fail(struct pg_store *s, PGconn *c, const PGresult *res, const cha
 	char msg[512];
 
 	flatten(primary ? primary : PQerrorMessage(c), msg, sizeof(msg));
+	scrub(s, msg);
 	if (PQstatus(c) != CONNECTION_OK || (state && (!strncmp(state, "08", 2) ||
 						       !strncmp(state, "57P", 3))))
 		return err_set(e, ERR_IO,
@@ -155,6 +175,14 @@ static int pg_fail(struct pg_store *s, PGconn *c, const PGresult *res, const cha
 	    !strcmp(state, "57014"))
 		return err_set(e, ERR_IO, "state database %s: %s: %s (SQLSTATE %s)", s->name, what,
 			       msg, state);
+	/* A privilege the database's administrator can grant: not barge's bug. */
+	if (!strcmp(state, "42501"))
+		return err_set(e, ERR_AUTH,
+			       "state database %s: %s: %s (SQLSTATE %s): barge's database user must "
+			       "be able to read and write its tables (SELECT, INSERT, UPDATE and "
+			       "DELETE on them, USAGE on their sequences), and to create them in a "
+			       "new database",
+			       s->name, what, msg, state);
 	return err_set(e, ERR_INTERNAL, "state database %s: %s: %s (SQLSTATE %s)", s->name, what,
 		       msg, state);
 }
@@ -186,6 +214,7 @@ static int pg_connect(struct pg_store *s, PGconn **out, struct err *e)
 			       s->name);
 	if (PQstatus(c) != CONNECTION_OK) {
 		flatten(PQerrorMessage(c), msg, sizeof(msg));
+		scrub(s, msg);
 		PQfinish(c);
 		return err_set(e, ERR_IO, "cannot connect to state database %s: %s", s->name, msg);
 	}
@@ -512,6 +541,7 @@ static void pg_close(struct store *st)
 	pthread_cond_destroy(&s->returned);
 	pthread_mutex_destroy(&s->lock);
 	free(s->url);
+	free(s->secret);
 	free(s);
 }
 
@@ -1255,12 +1285,41 @@ static const struct store_ops postgres_ops = {
 };
 
 /*
+ * pg_version reads the schema version without a lock or DDL into *have
+ * (0 for a database without barge's tables).
+ */
+static int pg_version(struct pg_store *s, PGconn *c, int *have, struct err *e)
+{
+	PGresult *res = NULL;
+	bool exists;
+	int rc;
+
+	*have = 0;
+	if ((rc = pg_exec(s, c, "SELECT to_regclass('barge_schema') IS NOT NULL", NULL,
+			  "look for the schema version", &res, e)))
+		return rc;
+	exists = PQntuples(res) > 0 && !strcmp(PQgetvalue(res, 0, 0), "t");
+	PQclear(res);
+	if (!exists)
+		return 0;
+	if ((rc = pg_exec(s, c, "SELECT version FROM barge_schema", NULL, "read the schema version",
+			  &res, e)))
+		return rc;
+	if (PQntuples(res) > 0)
+		*have = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
+
+/*
  * pg_migrate brings the schema to the newest version in one transaction
  * (PostgreSQL's DDL is transactional: a failed step leaves the database as
  * it was). The advisory lock makes processes that open a new database at
  * the same moment migrate it one after the other; the later ones find the
  * work done. A database newer than this build, or one holding another
- * program's tables, is refused (ERR_CONFIG) and left untouched.
+ * program's tables, is refused (ERR_CONFIG) and left untouched. A database
+ * that is up to date is only read: a user who may read and write barge's
+ * tables but not create any (the usual grant for a service) can open it.
  */
 static int pg_migrate(struct pg_store *s, PGconn *c, struct err *e)
 {
@@ -1269,6 +1328,10 @@ static int pg_migrate(struct pg_store *s, PGconn *c, struct err *e)
 	PGresult *res = NULL;
 	int rc, have = 0;
 
+	if ((rc = pg_version(s, c, &have, e)))
+		return rc;
+	if (have == want)
+		return 0;
 	args_text(&a, PG_MIGRATE_LOCK);
 	if ((rc = pg_begin(s, c, e)) ||
 	    (rc = pg_exec(s, c, "SELECT pg_advisory_xact_lock($1::bigint)", &a,
@@ -1278,6 +1341,7 @@ static int pg_migrate(struct pg_store *s, PGconn *c, struct err *e)
 	    (rc = pg_exec(s, c, "SELECT version FROM barge_schema", NULL, "read the schema version",
 			  &res, e)))
 		goto out;
+	have = 0;
 	if (PQntuples(res) > 0)
 		have = atoi(PQgetvalue(res, 0, 0));
 	else if ((rc = pg_exec(s, c, "INSERT INTO barge_schema (version) VALUES (0)", NULL,
@@ -1325,21 +1389,134 @@ out:
 }
 
 /*
- * pg_name writes url as messages show it: without its password (uri_redact)
- * and without its options, where libpq also accepts a password.
+ * The parts of a postgres:// URL as libpq cuts them: the authority ends at
+ * the first '/', and within it the user and password end at the first '@'
+ * ('?' and '#' may be part of a password). Options follow the first '?'
+ * after the authority.
+ */
+struct pg_url_parts {
+	const char *rest;     /* after "://" */
+	size_t auth_len;      /* the authority: rest up to the first '/' */
+	const char *at;       /* the authority's last '@', or NULL */
+	int n_at;             /* how many '@' the authority holds */
+};
+
+static void url_parts(const char *url, struct pg_url_parts *u)
+{
+	const char *sep = strstr(url, "://");
+
+	memset(u, 0, sizeof(*u));
+	u->rest = sep ? sep + 3 : url;
+	u->auth_len = strcspn(u->rest, "/");
+	for (size_t i = 0; i < u->auth_len; i++) {
+		if (u->rest[i] == '@') {
+			u->at = u->rest + i;
+			u->n_at++;
+		}
+	}
+}
+
+/*
+ * url_misread says why libpq would not read url as its writer meant, or
+ * returns NULL. A password holding a raw '/' ends the authority early
+ * (libpq takes the user for the host and the rest of the password for the
+ * database), one holding a raw '@' leaves part of it in the host, and
+ * keyword=value settings written after "postgres://" become a host name.
+ * Each would connect to the wrong place with pieces of the password in
+ * libpq's messages.
+ */
+static const char *url_misread(const char *url)
+{
+	struct pg_url_parts u;
+	const char *host, *path;
+	size_t host_len;
+
+	url_parts(url, &u);
+	path = u.rest + u.auth_len;
+	if (u.n_at > 1)
+		return "its password holds an '@', which a URL writes as %40";
+	if (!u.at && memchr(path, '@', strcspn(path, "?")))
+		return "its password holds a '/', which a URL writes as %2F";
+	host = u.at ? u.at + 1 : u.rest;
+	host_len = strcspn(host, "?/");
+	for (size_t i = 0; i < host_len; i++) {
+		if (host[i] == '=' || host[i] == ' ')
+			return "settings such as password=... go after the database, as "
+			       "?key=value options";
+	}
+	return NULL;
+}
+
+/* redact_settings replaces the value of every password=VALUE in s with "***". */
+static void redact_settings(char *s)
+{
+	for (char *p = s; (p = strstr(p, "password=")); ) {
+		size_t v;
+
+		p += 9;
+		v = strcspn(p, " &'\"");
+		if (v) {
+			memmove(p + 3, p + v, strlen(p + v) + 1);
+			memcpy(p, "***", 3);
+		}
+	}
+}
+
+/*
+ * pg_name writes url as messages show it: the user, "***" for a password,
+ * the hosts and the database as written, and no options (libpq takes a
+ * password there too). A URL libpq would misread shows only what follows
+ * its last '@', which cannot be the password.
  */
 static void pg_name(const char *url, char *out, size_t n)
 {
-	char bare[512];
+	struct pg_url_parts u;
+	const char *sep = strstr(url, "://");
+	int scheme = sep ? (int)(sep - url) : 0;
 
-	snprintf(bare, sizeof(bare), "%.*s", (int)strcspn(url, "?"), url);
-	uri_redact(bare, out, n);
+	url_parts(url, &u);
+	if (url_misread(url)) {
+		const char *last = strrchr(u.rest, '@');
+
+		if (last)
+			snprintf(out, n, "%.*s://***@%.*s", scheme, url,
+				 (int)strcspn(last + 1, "?"), last + 1);
+		else
+			snprintf(out, n, "%.*s://***", scheme, url);
+	} else if (u.at) {
+		size_t user = strcspn(u.rest, ":@");
+		bool pw = u.rest[user] == ':';
+		const char *host = u.at + 1;
+
+		snprintf(out, n, "%.*s://%.*s%s@%.*s", scheme, url, (int)user, u.rest,
+			 pw ? ":***" : "", (int)strcspn(host, "?"), host);
+	} else {
+		snprintf(out, n, "%.*s://%.*s", scheme, url, (int)strcspn(u.rest, "?"), u.rest);
+	}
+	redact_settings(out);
+}
+
+void store_postgres_name(const char *url, char *out, size_t n)
+{
+	if (n)
+		pg_name(url, out, n);
+}
+
+/* secret_of is a copy of the password libpq reads in a parsed URL, or NULL. */
+static char *secret_of(const PQconninfoOption *opts)
+{
+	for (const PQconninfoOption *o = opts; o->keyword; o++) {
+		if (!strcmp(o->keyword, "password") && o->val && o->val[0])
+			return strdup(o->val);
+	}
+	return NULL;
 }
 
 int store_postgres_open(const char *url, struct store **st, struct err *e)
 {
 	struct pg_store *s;
 	PQconninfoOption *opts;
+	const char *misread;
 	char *parse_err = NULL;
 	PGconn *c;
 	int rc;
@@ -1368,7 +1545,15 @@ int store_postgres_open(const char *url, struct store **st, struct err *e)
 			     s->name);
 		goto fail;
 	}
+	s->secret = secret_of(opts);
 	PQconninfoFree(opts);
+	if ((misread = url_misread(url))) {
+		rc = err_set(e, ERR_CONFIG,
+			     "store %s is not a PostgreSQL URL libpq reads as meant: %s "
+			     "(postgres://user:password@host:port/dbname?options)",
+			     s->name, misread);
+		goto fail;
+	}
 	if ((rc = pg_get(s, &c, e)))
 		goto fail;
 	rc = pg_migrate(s, c, e);

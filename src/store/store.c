@@ -24,6 +24,14 @@ int store_open(const char *url, struct store **st, struct err *e)
 	return store_sqlite_open(url, st, e);
 }
 
+void store_url_shown(const char *url, char *out, size_t n)
+{
+	if (!strncmp(url, "postgres://", 11) || !strncmp(url, "postgresql://", 13))
+		store_postgres_name(url, out, n);
+	else
+		uri_redact(url, out, n);
+}
+
 void store_close(struct store *st)
 {
 	if (st)

@@ -116,6 +116,12 @@ struct store {
  */
 int store_open(const char *url, struct store **st, struct err *e);
 void store_close(struct store *st);
+/*
+ * store_url_shown writes url as logs and messages may show it: a
+ * PostgreSQL URL without its password and without its options (where
+ * libpq takes a password too), the way store_open's messages name it.
+ */
+void store_url_shown(const char *url, char *out, size_t n);
 
 /* store_job_insert adds a new job; ERR_CONFLICT if the id exists. */
 int store_job_insert(struct store *st, const struct job *j, struct err *e);
@@ -247,6 +253,8 @@ int store_sqlite_open(const char *path, struct store **st, struct err *e);
  * server and the database, never the password.
  */
 int store_postgres_open(const char *url, struct store **st, struct err *e);
+/* store_postgres_name writes a PostgreSQL URL as store_url_shown does. */
+void store_postgres_name(const char *url, char *out, size_t n);
 
 /*
  * For implementations only: the column lists and the row and parameter

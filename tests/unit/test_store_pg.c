@@ -293,6 +293,115 @@ static void test_foreign_tables_refused(void **state)
 	fixture_pg_drop(name);
 }
 
+/* url_as writes url with role as its user (the test server trusts every login). */
+static void url_as(const char *url, const char *role, char *out, size_t n)
+{
+	const char *rest = strstr(url, "://") + 3;
+	const char *at = strchr(rest, '@');
+
+	snprintf(out, n, "postgres://%s@%s", role, at && at < rest + strcspn(rest, "/") ?
+								at + 1 : rest);
+}
+
+/*
+ * A user who may read and write barge's tables but create none (what a
+ * database's administrator grants a service) opens a database that is up
+ * to date and runs jobs; one who may only read is told which privileges
+ * are missing, as ERR_AUTH.
+ */
+static void test_user_without_ddl_rights(void **state)
+{
+	struct fixture *f = *state;
+	struct store *dml = NULL, *ro = NULL;
+	char dml_role[64], ro_role[64], url[700], sql[512];
+	struct chunk c;
+	struct job j;
+	struct err e;
+
+	snprintf(dml_role, sizeof(dml_role), "barge_test_dml_%ld", (long)getpid());
+	snprintf(ro_role, sizeof(ro_role), "barge_test_ro_%ld", (long)getpid());
+	snprintf(sql, sizeof(sql), "DROP ROLE IF EXISTS %s; DROP ROLE IF EXISTS %s;"
+		 " CREATE ROLE %s LOGIN; CREATE ROLE %s LOGIN",
+		 dml_role, ro_role, dml_role, ro_role);
+	assert_int_equal(fixture_pg_sql(NULL, sql), 0);
+	snprintf(sql, sizeof(sql), "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA"
+		 " public TO %s; GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO %s;"
+		 " GRANT SELECT ON ALL TABLES IN SCHEMA public TO %s",
+		 dml_role, dml_role, ro_role);
+	assert_int_equal(fixture_pg_sql(f->db, sql), 0);
+	new_validated_job(f, "job000000001", 2);
+
+	err_init(&e);
+	url_as(f->url, dml_role, url, sizeof(url));
+	assert_ok(store_open(url, &dml, &e), &e);
+	assert_int_equal(store_chunk_lease(dml, "job000000001", "r1", 1000, 60000, &c, &e), 1);
+	c.c.processed = 10;
+	c.c.success = 10;
+	assert_ok(store_chunk_complete(dml, &c, "r1", 1001, &e), &e);
+	get(f, "job000000001", &j);
+	assert_int_equal(j.c.processed, 10);
+	job_free(&j);
+
+	url_as(f->url, ro_role, url, sizeof(url));
+	assert_ok(store_open(url, &ro, &e), &e);
+	assert_int_equal(store_chunk_lease(ro, "job000000001", "r2", 1000, 60000, &c, &e),
+			 ERR_AUTH);
+	assert_contains(e.msg, "permission denied");
+	assert_contains(e.msg, "SELECT, INSERT, UPDATE and DELETE");
+	store_close(ro);
+	store_close(dml);
+	snprintf(sql, sizeof(sql), "DROP OWNED BY %s, %s", dml_role, ro_role);
+	assert_int_equal(fixture_pg_sql(f->db, sql), 0);
+	snprintf(sql, sizeof(sql), "DROP ROLE %s; DROP ROLE %s", dml_role, ro_role);
+	assert_int_equal(fixture_pg_sql(NULL, sql), 0);
+}
+
+/*
+ * Logs and messages name a store without its password, wherever the URL
+ * holds it; a URL libpq would misread (a raw '/' or '@' in the password,
+ * settings after "postgres://") is refused before anything connects.
+ */
+static void test_url_shown_without_password(void **state)
+{
+	static const struct {
+		const char *url, *shown;
+	} cases[] = {
+		{"postgres://u:s3cret-pw@h:5432/db?sslmode=require", "postgres://u:***@h:5432/db"},
+		{"postgresql://u:ab?s3cret-pw@h/db", "postgresql://u:***@h/db"},
+		{"postgres://u:ab#s3cret-pw@h/db?sslmode=disable", "postgres://u:***@h/db"},
+		{"postgres://u@h/db?password=s3cret-pw", "postgres://u@h/db"},
+		{"postgres://h/db?sslmode=disable&password=s3cret-pw", "postgres://h/db"},
+		{"postgres://u:p%2Fs3cret-pw@h1:5,h2:6/db", "postgres://u:***@h1:5,h2:6/db"},
+		{"postgres://u:ab/s3cret-pw@h:5/db", "postgres://***@h:5/db"},
+		{"postgres://u:ab@s3cret-pw@h:5/db", "postgres://***@h:5/db"},
+		{"postgres://host=h password=s3cret-pw", "postgres://***"},
+		{"sqlite:/var/lib/barge/barge.db", "sqlite:/var/lib/barge/barge.db"},
+	};
+	static const struct {
+		const char *url, *advice;
+	} misread[] = {
+		{"postgres://u:ab/s3cret-pw@127.0.0.1:1/db", "%2F"},
+		{"postgres://u:ab@s3cret-pw@127.0.0.1:1/db", "%40"},
+		{"postgres://host=127.0.0.1 port=1 password=s3cret-pw", "?key=value"},
+	};
+	struct store *st = NULL;
+	char shown[512];
+	struct err e;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		store_url_shown(cases[i].url, shown, sizeof(shown));
+		assert_string_equal(shown, cases[i].shown);
+	}
+	for (size_t i = 0; i < sizeof(misread) / sizeof(misread[0]); i++) {
+		err_init(&e);
+		assert_int_equal(store_open(misread[i].url, &st, &e), ERR_CONFIG);
+		assert_null(st);
+		assert_contains(e.msg, misread[i].advice);
+		assert_null(strstr(e.msg, "s3cret-pw"));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -302,6 +411,8 @@ int main(void)
 		POSTGRES_TEST(test_pool_opens_lazily),
 		POSTGRES_TEST(test_migrations_at_once),
 		POSTGRES_TEST(test_foreign_tables_refused),
+		POSTGRES_TEST(test_user_without_ddl_rights),
+		cmocka_unit_test(test_url_shown_without_password),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
