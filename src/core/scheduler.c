@@ -163,6 +163,7 @@ static void validate_one(struct service *svc, struct job *j)
 	struct job_input *inputs = NULL;
 	size_t n_inputs = 0;
 	struct val_opts vo = {0};
+	struct limits_cfg lim;
 	struct val_result res;
 	char *uris[1] = {j->input_uri};
 	struct err e;
@@ -178,7 +179,8 @@ static void validate_one(struct service *svc, struct job *j)
 		return;
 	}
 	vo.fam = m.fam;
-	vo.lim = &svc->cfg->limits;
+	service_job_limits(svc, j, &lim);
+	vo.lim = &lim;
 	vo.job_id = j->id;
 	vo.enforce_limits = true;
 	/* A job that skips invalid records (the OpenAI and Anthropic dialects) keeps them. */
