@@ -982,18 +982,31 @@ static int pg_chunk_complete(struct store *st, const struct chunk *c, const char
 			     c->seq, c->job_id);
 		goto out;
 	}
+	/*
+	 * A job that has ended keeps the counts its outputs show: a late chunk
+	 * adds none. The status is checked on the row this update locks, so a
+	 * finalize that committed meanwhile is seen.
+	 */
 	a.n = 0;
 	args_counts(&a, &c->c);
 	args_i64(&a, now_ms);
 	args_text(&a, c->job_id);
-	if ((rc = pg_exec(s, conn, "UPDATE jobs SET processed = processed + $1::bigint,"
-				   " success = success + $2::bigint, errors = errors + $3::bigint,"
-				   " input_tokens = input_tokens + $4::bigint,"
-				   " output_tokens = output_tokens + $5::bigint,"
-				   " retries = retries + $6::bigint, throttles = throttles + $7::bigint,"
-				   " modified_ms = $8::bigint WHERE id = $9",
-			  &a, "add chunk counts", NULL, e)))
+	args_i64(&a, JS_IN_PROGRESS);
+	args_i64(&a, JS_STOPPING);
+	if ((rc = pg_change(s, conn, "UPDATE jobs SET processed = processed + $1::bigint,"
+				     " success = success + $2::bigint, errors = errors + $3::bigint,"
+				     " input_tokens = input_tokens + $4::bigint,"
+				     " output_tokens = output_tokens + $5::bigint,"
+				     " retries = retries + $6::bigint, throttles = throttles + $7::bigint,"
+				     " modified_ms = $8::bigint WHERE id = $9"
+				     " AND status IN ($10::integer, $11::integer)",
+			    &a, "add chunk counts", &changed, e)))
 		goto out;
+	if (changed != 1) {
+		rc = err_set(e, ERR_CONFLICT, "job %s has ended: chunk %u is not counted", c->job_id,
+			     c->seq);
+		goto out;
+	}
 	rc = pg_commit(s, conn, e);
 out:
 	if (rc)

@@ -705,17 +705,26 @@ static int sq_chunk_complete(struct store *st, const struct chunk *c, const char
 		goto fail;
 	}
 	sqlite3_finalize(q);
+	/* A job that has ended keeps the counts its outputs show: a late chunk adds none. */
 	rc = prep(s, "UPDATE jobs SET processed = processed + ?1, success = success + ?2,"
 		     " errors = errors + ?3, input_tokens = input_tokens + ?4,"
 		     " output_tokens = output_tokens + ?5, retries = retries + ?6,"
-		     " throttles = throttles + ?7, modified_ms = ?8 WHERE id = ?9", &q, e);
+		     " throttles = throttles + ?7, modified_ms = ?8 WHERE id = ?9"
+		     " AND status IN (?10, ?11)", &q, e);
 	if (rc)
 		goto fail;
 	bind_counts(q, 1, &c->c);
 	sqlite3_bind_int64(q, 8, now_ms);
 	bind_text(q, 9, c->job_id);
+	sqlite3_bind_int(q, 10, JS_IN_PROGRESS);
+	sqlite3_bind_int(q, 11, JS_STOPPING);
 	if (sqlite3_step(q) != SQLITE_DONE) {
 		rc = db_err(s, e, "add chunk counts");
+		goto fail;
+	}
+	if (sqlite3_changes(s->db) != 1) {
+		rc = err_set(e, ERR_CONFLICT, "job %s has ended: chunk %u is not counted",
+			     c->job_id, c->seq);
 		goto fail;
 	}
 	sqlite3_finalize(q);

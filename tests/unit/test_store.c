@@ -515,6 +515,46 @@ static void test_chunk_complete_counts_once(void **state)
 	assert_int_equal(store_chunk_lease(f->st, "job000000001", "C", 99999999, 100, &c0, &e), 0);
 }
 
+/*
+ * A chunk that completes after its job ended (a runner that lost track
+ * of time, a worker that froze) counts nothing: the job keeps the counts
+ * its outputs were finalized with.
+ */
+static void test_complete_after_end_counts_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct chunk c0, c1, c2, *gc;
+	struct job j;
+	size_t n;
+	struct err e;
+
+	new_validated_job(f, "job000000001", 3);
+	err_init(&e);
+	assert_int_equal(store_chunk_lease(f->st, "job000000001", "A", 1000, 60000, &c0, &e), 1);
+	assert_int_equal(store_chunk_lease(f->st, "job000000001", "A", 1000, 60000, &c1, &e), 1);
+	assert_int_equal(store_chunk_lease(f->st, "job000000001", "A", 1000, 60000, &c2, &e), 1);
+	c0.c = (struct job_counts){0, 10, 10, 0, 100, 20, 0, 0};
+	assert_ok(store_chunk_complete(f->st, &c0, "A", 2000, &e), &e);
+	/* A stop: completions still count while the job is Stopping. */
+	assert_ok(store_job_set_status(f->st, "job000000001", JS_STOPPING, NULL, 2100, &e), &e);
+	c1.c = (struct job_counts){0, 10, 9, 1, 100, 20, 0, 0};
+	assert_ok(store_chunk_complete(f->st, &c1, "A", 2200, &e), &e);
+	assert_ok(store_job_set_status(f->st, "job000000001", JS_STOPPED, NULL, 2300, &e), &e);
+	/* The last chunk, leased (and still held) before the end, completes after it. */
+	c2.c = (struct job_counts){0, 10, 10, 0, 100, 20, 0, 0};
+	assert_int_equal(store_chunk_complete(f->st, &c2, "A", 2400, &e), ERR_CONFLICT);
+	assert_non_null(strstr(e.msg, "has ended"));
+	get(f, "job000000001", &j);
+	assert_int_equal(j.c.processed, 20);
+	assert_int_equal(j.c.input_tokens, 200);
+	job_free(&j);
+	/* Nothing of it stays half done: the chunk is still leased, not done. */
+	assert_ok(store_chunks_list(f->st, "job000000001", &gc, &n, &e), &e);
+	assert_int_equal(n, 3);
+	assert_int_equal(gc[2].state, CHUNK_LEASED);
+	free(gc);
+}
+
 static void test_chunks_release(void **state)
 {
 	struct fixture *f = *state;
@@ -1140,6 +1180,7 @@ static void test_open_errors(void **state)
 	X(test_status_terminal_end_times) X(test_job_validated_records_everything)     \
 	X(test_job_validated_replaces) X(test_chunk_lease_order)                        \
 	X(test_chunk_lease_expiry) X(test_chunk_complete_counts_once)                   \
+	X(test_complete_after_end_counts_nothing)                                      \
 	X(test_chunks_release) X(test_leases_renew) X(test_leases_expire)               \
 	X(test_invalid_list_range) X(test_text_round_trip) X(test_job_list_filters)                             \
 	X(test_job_list_order_and_pages) X(test_reopen_keeps_everything)                \
