@@ -9,7 +9,6 @@
 #include "core/service.h"
 #include "objects/objects.h"
 #include "util/log.h"
-#include "util/uri.h"
 
 #include <errno.h>
 #include <getopt.h>

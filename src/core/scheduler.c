@@ -22,7 +22,6 @@
 #define RETRY_FIRST_MS 1000
 #define RETRY_MAX_MS 30000
 #define DOWN_ROUND_MS 1000 /* the lifecycle's pace while the store does not answer */
-#define DOWN_LOG_MS 10000  /* how often a thread says again that the store does not answer */
 
 /*
  * A job a runner let go of after an error. The runner takes it again only
@@ -65,21 +64,6 @@ struct scheduler {
 	int n_workers;
 };
 
-/*
- * store_down says that the store failed, at most once every DOWN_LOG_MS
- * per thread (*quiet_until is the thread's): while a database restarts,
- * every call of every thread fails, and saying each would bury the log.
- */
-static void store_down(int64_t *quiet_until, const char *who, const struct err *e)
-{
-	int64_t mono = time_mono_ms();
-
-	if (mono < *quiet_until)
-		return;
-	*quiet_until = mono + DOWN_LOG_MS;
-	log_error("%s: %s (said again in %d s at most while it lasts)", who, e->msg,
-		  DOWN_LOG_MS / 1000);
-}
 
 /*
  * list_status returns the jobs in status st, oldest first. A failure is
@@ -98,7 +82,7 @@ static int list_status(struct service *svc, enum job_status st, struct job **v, 
 	f.limit = LIST_MAX;
 	rc = store_job_list(svc->st, &f, v, n, &e);
 	if (rc && quiet_until)
-		store_down(quiet_until, "scheduler", &e);
+		service_store_down(quiet_until, "scheduler", &e);
 	else if (rc)
 		log_error("scheduler: %s", e.msg);
 	return rc;
@@ -247,7 +231,7 @@ static bool round_once(struct scheduler *S, bool *busy)
 		int64_t released = 0;
 
 		if (store_leases_expire(svc->st, now, &released, &e)) {
-			store_down(&S->quiet_until, "scheduler", &e);
+			service_store_down(&S->quiet_until, "scheduler", &e);
 			return false;
 		}
 		if (released)
@@ -412,7 +396,7 @@ static void release_setbacks(struct service *svc, struct worker *w, struct runne
 		if (!sb->release || runner_has(r, sb->job_id))
 			continue;
 		if (store_chunks_release(svc->st, sb->job_id, w->owner, &e))
-			store_down(&w->quiet_until, w->owner, &e);
+			service_store_down(&w->quiet_until, w->owner, &e);
 		else
 			sb->release = false;
 	}

@@ -54,6 +54,17 @@ void service_free(struct service *svc)
 	memset(svc, 0, sizeof(*svc));
 }
 
+void service_store_down(int64_t *quiet_until, const char *who, const struct err *e)
+{
+	int64_t mono = time_mono_ms();
+
+	if (mono < *quiet_until)
+		return;
+	*quiet_until = mono + SERVICE_DOWN_LOG_MS;
+	log_error("%s: %s (said again in %d s at most while it lasts)", who, e->msg,
+		  SERVICE_DOWN_LOG_MS / 1000);
+}
+
 void service_wake(struct service *svc)
 {
 	pthread_mutex_lock(&svc->mu);

@@ -68,6 +68,15 @@ struct job_request {
 int service_init(struct service *svc, const struct config *cfg, struct store *st,
 		 struct objects *obj, const char *data_dir, struct err *e);
 void service_free(struct service *svc);
+/*
+ * service_store_down says that the store failed (e), at most once every
+ * SERVICE_DOWN_LOG_MS per thread (*quiet_until is the calling thread's,
+ * initially 0): while a database restarts, every call of every thread
+ * fails, and saying each would bury the log. who names the thread.
+ */
+#define SERVICE_DOWN_LOG_MS 10000
+void service_store_down(int64_t *quiet_until, const char *who, const struct err *e);
+
 /* service_wake tells the scheduler that something changed. */
 void service_wake(struct service *svc);
 /* service_stopping is true once the service has been asked to stop. */

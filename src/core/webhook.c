@@ -217,6 +217,7 @@ void *webhook_thread_main(void *arg)
 	struct service *svc = arg;
 	CURL *h = curl_easy_init();
 	struct rng rng;
+	int64_t quiet_until = 0;
 
 	rng_seed(&rng, (uint64_t)time_now_ms());
 	while (h && !service_stopping(svc)) {
@@ -224,8 +225,12 @@ void *webhook_thread_main(void *arg)
 		size_t n = 0;
 		struct err e;
 
-		if (store_delivery_due(svc->st, time_now_ms(), BATCH, &v, &n, &e))
-			log_error("webhooks: %s", e.msg);
+		if (store_delivery_due(svc->st, time_now_ms(), BATCH, &v, &n, &e)) {
+			/* The store is down: say so now and then, and wait a while. */
+			service_store_down(&quiet_until, "webhooks", &e);
+			service_nap(svc, 1000);
+			continue;
+		}
 		for (size_t i = 0; i < n && !service_stopping(svc); i++)
 			deliver(svc, h, &rng, &v[i]);
 		deliveries_free(v, n);
