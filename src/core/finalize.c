@@ -237,7 +237,8 @@ int finalize_job(struct objects *obj, struct store *st, const struct job *j,
 		/* Chunks are in seq order, and seq follows input order. */
 		for (; ci < n_ch && ch[ci].input_idx == inputs[i].idx && !rc; ci++) {
 			if (ch[ci].state == CHUNK_DONE) {
-				char *part = runner_part_uri(j, &inputs[i], ch[ci].seq);
+				char *part = runner_part_uri(j, &inputs[i], ch[ci].seq,
+							     ch[ci].lease_owner);
 
 				rc = part ? copy_object(obj, part, w, tmp, e)
 					  : err_set(e, ERR_NOMEM, "out of memory");

@@ -100,14 +100,25 @@ char *runner_job_prefix(const struct job *j)
 	return objects_join(j->output_uri, j->id);
 }
 
-char *runner_part_uri(const struct job *j, const struct job_input *in, unsigned seq)
+char *runner_part_uri(const struct job *j, const struct job_input *in, unsigned seq,
+		      const char *owner)
 {
 	char name[PATH_MAX];
 	char *prefix = runner_job_prefix(j), *uri;
 
 	if (!prefix)
 		return NULL;
-	snprintf(name, sizeof(name), "parts/%s.%06u.out", in->name, seq);
+	/*
+	 * The name holds a tag of the runner that made the part, so that a
+	 * runner that lost its lease (frozen, its commit refused) writes a part
+	 * no one reads instead of replacing the one the store counted. Chunks
+	 * completed before parts were tagged have no owner recorded.
+	 */
+	if (owner && *owner)
+		snprintf(name, sizeof(name), "parts/%s.%06u.%08x.out", in->name, seq,
+			 (unsigned)(hash64(owner, strlen(owner), 0) & 0xffffffffu));
+	else
+		snprintf(name, sizeof(name), "parts/%s.%06u.out", in->name, seq);
 	uri = objects_join(prefix, name);
 	free(prefix);
 	return uri;
@@ -151,7 +162,7 @@ static int write_part(struct run_job *J, struct run_chunk *ch, struct err *e)
 	int64_t k = 0;
 	int rc;
 
-	uri = runner_part_uri(&J->job, ch->input, ch->meta.seq);
+	uri = runner_part_uri(&J->job, ch->input, ch->meta.seq, o->owner);
 	if (!uri)
 		return err_set(e, ERR_NOMEM, "out of memory");
 	rc = jsonl_open(&rd, o->obj, ch->input->uri, ch->meta.start_off,

@@ -102,8 +102,13 @@ void runner_step(struct runner *r, int wait_ms, struct run_ended *ended, size_t 
 /* runner_journal_path writes <dir>/<job>/<seq>.jsonl into out. */
 void runner_journal_path(const char *dir, const char *job_id, unsigned seq, char *out,
 			 size_t n);
-/* runner_part_uri returns the malloc'd URI of a chunk's part object. */
-char *runner_part_uri(const struct job *j, const struct job_input *in, unsigned seq);
+/*
+ * runner_part_uri returns the malloc'd URI of the part object of chunk seq
+ * as the runner owner writes it (a done chunk's lease_owner names the one
+ * that counted).
+ */
+char *runner_part_uri(const struct job *j, const struct job_input *in, unsigned seq,
+		      const char *owner);
 /* runner_job_prefix returns the malloc'd output prefix <output>/<job id>. */
 char *runner_job_prefix(const struct job *j);
 

@@ -969,7 +969,8 @@ static int pg_chunk_complete(struct store *st, const struct chunk *c, const char
 	args_i64(&a, c->seq);
 	args_text(&a, owner);
 	if ((rc = pg_begin(s, conn, e)) ||
-	    (rc = pg_change(s, conn, "UPDATE chunks SET state = 2, lease_owner = NULL,"
+	    /* lease_owner stays: it names the runner whose part object is the chunk's. */
+	    (rc = pg_change(s, conn, "UPDATE chunks SET state = 2,"
 				     " processed = $1::bigint, success = $2::bigint,"
 				     " errors = $3::bigint, input_tokens = $4::bigint,"
 				     " output_tokens = $5::bigint, retries = $6::bigint,"

@@ -685,7 +685,8 @@ static int sq_chunk_complete(struct store *st, const struct chunk *c, const char
 	pthread_mutex_lock(&s->lock);
 	if ((rc = begin(s, e)))
 		goto out;
-	rc = prep(s, "UPDATE chunks SET state = 2, lease_owner = NULL, processed = ?1,"
+	/* lease_owner stays: it names the runner whose part object is the chunk's. */
+	rc = prep(s, "UPDATE chunks SET state = 2, processed = ?1,"
 		     " success = ?2, errors = ?3, input_tokens = ?4, output_tokens = ?5,"
 		     " retries = ?6, throttles = ?7"
 		     " WHERE job_id = ?8 AND seq = ?9 AND state = 1 AND lease_owner = ?10", &q, e);

@@ -174,8 +174,10 @@ int store_chunk_lease(struct store *st, const char *job_id, const char *owner,
 		      int64_t now_ms, int64_t ttl_ms, struct chunk *out, struct err *e);
 /*
  * store_chunk_complete marks c done with its counts and adds them to the
- * job, in one transaction. ERR_CONFLICT if owner no longer holds the lease
- * (another runner took the chunk over): the caller then drops its results.
+ * job, in one transaction; the chunk keeps owner in lease_owner, since its
+ * part object is named after the runner that made it. ERR_CONFLICT if
+ * owner no longer holds the lease (another runner took the chunk over) or
+ * the job has ended: the caller then drops its results.
  */
 int store_chunk_complete(struct store *st, const struct chunk *c, const char *owner,
 			 int64_t now_ms, struct err *e);

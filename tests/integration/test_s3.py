@@ -708,7 +708,7 @@ def test_serve_s3_parts_while_running(d):
                              urllib.parse.quote(arn, safe=""), key=TEAM_KEY)
         assert seen, "no part appeared under %s" % parts
         assert job["status"] == "InProgress", job
-        assert all(re.fullmatch(re.escape(parts) + r"a\.jsonl\.\d{6}\.out", k) for k in seen), seen
+        assert all(re.fullmatch(re.escape(parts) + r"a\.jsonl\.\d{6}\.[0-9a-f]{8}\.out", k) for k in seen), seen
         assert 0 < len(seen) < n // 50, seen
         first = get_jsonl(srv, d, seen[0])
         assert first and all(l["recordId"] in {r["recordId"] for r in recs} for l in first)
