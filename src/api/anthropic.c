@@ -243,7 +243,10 @@ static int add_request(const char *val, size_t len, size_t idx, void *ud)
 	json_put(&C->line, input);
 	buf_puts(&C->line, "}\n");
 	if (C->line.err) {
-		rc = err_set(C->e, ERR_INVAL, "requests[%zu] is too large", idx);
+		rc = err_set(C->e, ERR_INVAL,
+			     "requests[%zu] is too large: as a record it takes more than the "
+			     "server's max_line_bytes (%zu bytes)",
+			     idx, C->svc->cfg->limits.max_line_bytes);
 		goto out;
 	}
 	rc = obj_writer_write(C->w, C->line.data, C->line.len, C->e);
@@ -257,17 +260,27 @@ out:
 struct requests_span {
 	const char *val;
 	size_t len;
+	bool twice;
 };
 
+/*
+ * find_requests takes the body's "requests" member. A second one is
+ * flagged: which of the two a client meant cannot be known, and another
+ * JSON reader would take the other one.
+ */
 static int find_requests(const struct json_span *m, void *ud)
 {
 	struct requests_span *r = ud;
 
 	if (!json_span_key_is(m, "requests"))
 		return 0;
+	if (r->val) {
+		r->twice = true;
+		return 1;
+	}
 	r->val = m->val;
 	r->len = m->val_len;
-	return 1;
+	return 0;
 }
 
 /*
@@ -284,9 +297,11 @@ static int write_input(struct create_ctx *C, const struct http_request *req, con
 		err_prefix(C->e, "the request body is not JSON");
 		return ERR_INVAL;
 	}
-	if (json_scan_object(req->body, req->body_len, find_requests, &rs) || !rs.val ||
+	if (json_scan_object(req->body, req->body_len, find_requests, &rs) < 0 || !rs.val ||
 	    rs.val[0] != '[')
 		return err_set(C->e, ERR_INVAL, "requests: an array of requests is required");
+	if (rs.twice)
+		return err_set(C->e, ERR_INVAL, "requests: the body holds the key twice; send it once");
 	if ((rc = objects_open_write(C->svc->obj, uri, &C->w, C->e)))
 		return rc;
 	rc = json_scan_array(rs.val, rs.len, add_request, C);
@@ -851,7 +866,8 @@ static void op_results(struct service *svc, struct http_request *req,
 	if (R) {
 		R->in_uri = dir ? objects_join(dir, "requests.jsonl") : NULL;
 		R->message = j.message ? strdup(j.message) : NULL;
-		buf_init(&R->line, max_line + 4096);
+		/* A result line holds the backend's answer: it is bounded like an output line. */
+		buf_init(&R->line, DIALECT_OUT_LINE_MAX + 4096);
 	}
 	out_uri = dir ? objects_join(dir, rel) : NULL;
 	if (!R || !R->in_uri || !out_uri || (j.message && !R->message)) {

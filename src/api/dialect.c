@@ -124,20 +124,23 @@ int64_t dialect_cancel_ms(struct objects *o, const char *dir, const struct job *
 	return ms > 0 ? ms : j->modified_ms;
 }
 
-bool dialect_query_param(const char *query, const char *key, char *out, size_t n)
+int dialect_query_param(const char *query, const char *key, char *out, size_t n)
 {
 	size_t kl = strlen(key);
 
 	for (const char *q = query; *q;) {
 		size_t len = strcspn(q, "&");
 
-		if (len > kl && !strncmp(q, key, kl) && q[kl] == '=')
-			return uri_pct_decode(q + kl + 1, len - kl - 1, out, n, true) == 0;
+		if (len >= kl && !strncmp(q, key, kl) && (len == kl || q[kl] == '=')) {
+			if (len == kl || uri_pct_decode(q + kl + 1, len - kl - 1, out, n, true))
+				return ERR_INVAL;
+			return 1;
+		}
 		q += len;
 		if (*q == '&')
 			q++;
 	}
-	return false;
+	return 0;
 }
 
 void dialect_reverse(struct job *v, size_t n)
@@ -160,7 +163,8 @@ int dialect_pairs_open(struct dialect_pairs *P, struct objects *o, const char *i
 	if ((rc = jsonl_open(&P->in, o, in_uri, 0, 0, 1, max_line, e)))
 		return rc;
 	P->in_open = true;
-	P->out_open = jsonl_open(&P->out, o, out_uri, 0, 0, 1, max_line, &oe) == 0;
+	/* An output line adds the backend's answer to the request: it needs a cap of its own. */
+	P->out_open = jsonl_open(&P->out, o, out_uri, 0, 0, 1, DIALECT_OUT_LINE_MAX, &oe) == 0;
 	return 0;
 }
 
@@ -177,6 +181,10 @@ int dialect_pairs_next(struct dialect_pairs *P, char cid[DIALECT_ID_MAX + 1], co
 	if (P->out_open && !P->have_out) {
 		if ((rc = jsonl_next(&P->out, &P->ol, e)) < 0)
 			return rc;
+		/* Skipping it would report a request that ran as one that never did. */
+		if (rc == 1 && P->ol.too_long)
+			return err_set(e, ERR_LIMIT, "line %llu of the job's output is longer than %zu bytes",
+				       (unsigned long long)P->ol.line_no, (size_t)DIALECT_OUT_LINE_MAX);
 		P->have_out = rc == 1 && dialect_span_str(P->ol.data, P->ol.len, "/recordId", P->oid,
 							  sizeof(P->oid));
 	}

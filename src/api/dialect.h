@@ -10,6 +10,13 @@
 
 /* The longest request id (custom_id) a dialect accepts. */
 #define DIALECT_ID_MAX 512
+/*
+ * The longest line of a job's output the dialects read. An output line
+ * holds the request (up to max_line_bytes) and the backend's answer (up to
+ * its max_response_bytes), so it is longer than any input line; this is the
+ * cap barge results uses too (RESULTS_LINE_MAX).
+ */
+#define DIALECT_OUT_LINE_MAX ((size_t)256 << 20)
 
 /*
  * dialect_span_str decodes the JSON string at pointer p ("/recordId") of
@@ -48,10 +55,12 @@ int64_t dialect_cancel_ms(struct objects *o, const char *dir, const struct job *
 
 /*
  * dialect_query_param finds key in a query string ("limit=2&after=x") and
- * decodes its value into out (n bytes). False when absent or malformed.
+ * decodes its value into out (n bytes): 1 when found, 0 when absent, and
+ * ERR_INVAL when the value is malformed (a broken percent-escape, longer
+ * than out, or no '=' at all), so that the caller refuses it rather than
+ * answering as if it were not there. The first of repeated keys counts.
  */
-bool dialect_query_param(const char *query, const char *key, char *out, size_t n);
-
+int dialect_query_param(const char *query, const char *key, char *out, size_t n);
 /* dialect_reverse reverses v[0..n) in place. */
 void dialect_reverse(struct job *v, size_t n);
 
@@ -78,7 +87,9 @@ int dialect_pairs_open(struct dialect_pairs *P, struct objects *o, const char *i
 /*
  * dialect_pairs_next returns 1 with the next request's id in cid and its
  * output line in *line and *len (valid until the next call), or *line NULL
- * when it never ran; 0 at the end; a negative code on a read failure.
+ * when it never ran; 0 at the end; a negative code on a read failure or an
+ * output line longer than DIALECT_OUT_LINE_MAX (whose request cannot be
+ * told apart from one never run).
  */
 int dialect_pairs_next(struct dialect_pairs *P, char cid[DIALECT_ID_MAX + 1], const char **line,
 		       size_t *len, struct err *e);

@@ -174,6 +174,7 @@ static void op_file_upload(struct service *svc, struct http_request *req,
 	char id[FILE_ID_MAX + 1], job[IDS_JOB_LEN + 1], rel[FILE_ID_MAX + 16], *uri = NULL;
 	struct buf b;
 	struct err e;
+	size_t bad;
 	int n, rc;
 
 	buf_init(&b, 4096);
@@ -194,6 +195,12 @@ static void op_file_upload(struct service *svc, struct http_request *req,
 			     "purpose \"%.*s\" is not served here: this server takes files of purpose "
 			     "\"batch\"",
 			     (int)(purpose->len < 40 ? purpose->len : 40), purpose->data);
+		goto out;
+	}
+	/* The name goes into the file object, which must stay JSON (valid UTF-8). */
+	if (!json_utf8_check(file->filename, strlen(file->filename), &bad)) {
+		rc = err_set(&e, ERR_INVAL,
+			     "the file name is not valid UTF-8 (at byte %zu): send it as UTF-8", bad);
 		goto out;
 	}
 	if (file->len > MAX_FILE_BYTES) {
@@ -363,7 +370,13 @@ static void op_file_list(struct service *svc, struct http_request *req,
 
 	buf_init(&b, (size_t)64 << 20);
 	L = (struct file_list){svc, &b, 0, ""};
-	dialect_query_param(req->query, "purpose", L.purpose, sizeof(L.purpose));
+	if (dialect_query_param(req->query, "purpose", L.purpose, sizeof(L.purpose)) < 0) {
+		free(dir);
+		buf_free(&b);
+		openai_reply_error(req, 400, "invalid_request_error", NULL,
+				   "purpose must be a purpose (batch, batch_output), percent-encoded");
+		return;
+	}
 	buf_puts(&b, "{\"object\":\"list\",\"data\":[");
 	rc = dir ? objects_list(svc->obj, dir, list_file, &L, &e)
 		 : err_set(&e, ERR_NOMEM, "out of memory");
@@ -438,6 +451,39 @@ static void problem(struct convert *C, const char *code, uint64_t line, const ch
 	buf_printf(&C->errors, ",\"param\":null,\"line\":%llu}", (unsigned long long)line);
 }
 
+/* The last member named name (keys compared decoded), as json-c keeps the last of repeated keys. */
+struct last_member {
+	const char *name;
+	struct json_span found;
+	bool ok;
+};
+
+static int on_last_member(const struct json_span *m, void *ud)
+{
+	struct last_member *f = ud;
+
+	if (json_span_key_is(m, f->name)) {
+		f->found = *m;
+		f->ok = true;
+	}
+	return 0;
+}
+
+/*
+ * body_span finds the bytes of the line's "body" member: the one the parsed
+ * line holds, also when its key is written with escapes ("bo\u0064y") or
+ * repeated, which json_span_at's raw comparison would miss or take another of.
+ */
+static bool body_span(const char *line, size_t len, struct json_span *out)
+{
+	struct last_member f = {"body", {0}, false};
+
+	if (json_scan_object(line, len, on_last_member, &f) || !f.ok)
+		return false;
+	*out = f.found;
+	return true;
+}
+
 /* convert_line checks one line of the input file and writes its record. */
 static int convert_line(struct convert *C, const struct jsonl_line *l, struct err *e)
 {
@@ -449,12 +495,19 @@ static int convert_line(struct convert *C, const struct jsonl_line *l, struct er
 	int rc = 0;
 
 	if (l->too_long) {
-		problem(C, "invalid_json_line", l->line_no, "the line is longer than %zu bytes",
-			C->line.max);
+		problem(C, "invalid_json_line", l->line_no,
+			"the line has %llu bytes, more than the server's max_line_bytes (%zu)",
+			(unsigned long long)l->full_len, C->svc->cfg->limits.max_line_bytes);
 		return 0;
 	}
-	if (json_parse(l->data, l->len, &o, &pe) || !json_is_type(o, json_type_object)) {
-		problem(C, "invalid_json_line", l->line_no, "the line is not a JSON object");
+	if (json_parse(l->data, l->len, &o, &pe)) {
+		/* pe says what is wrong and at which byte (invalid UTF-8, nesting too deep...). */
+		problem(C, "invalid_json_line", l->line_no, "the line is not valid JSON: %s", pe.msg);
+		goto out;
+	}
+	if (!json_is_type(o, json_type_object)) {
+		problem(C, "invalid_json_line", l->line_no, "the line is a JSON %s, not an object",
+			json_type_to_name(json_object_get_type(o)));
 		goto out;
 	}
 	cid = json_get_str(o, "custom_id");
@@ -464,6 +517,12 @@ static int convert_line(struct convert *C, const struct jsonl_line *l, struct er
 	if (!cid || !*cid || strlen(cid) > DIALECT_ID_MAX) {
 		problem(C, "missing_custom_id", l->line_no,
 			"custom_id must be a string of 1 to %d characters", DIALECT_ID_MAX);
+		goto out;
+	}
+	/* The id is kept as a C string: one cut at a \u0000 would become another id. */
+	if ((size_t)json_object_get_string_len(json_get(o, "custom_id")) != strlen(cid)) {
+		problem(C, "invalid_custom_id", l->line_no,
+			"custom_id must not hold a NUL character (\\u0000)");
 		goto out;
 	}
 	if (!method || strcmp(method, "POST")) {
@@ -516,8 +575,13 @@ static int convert_line(struct convert *C, const struct jsonl_line *l, struct er
 			MAX_REQUESTS);
 		goto out;
 	}
-	if (C->n_errors || json_span_at(l->data, l->len, "/body", &raw))
+	if (C->n_errors)
 		goto out;
+	if (!body_span(l->data, l->len, &raw)) {
+		/* Never reached for a parsed line with a body; a request is never dropped unsaid. */
+		problem(C, "invalid_json_line", l->line_no, "the line's body cannot be read");
+		goto out;
+	}
 	/* The body goes into the record as written, so that its numbers stay as sent. */
 	buf_reset(&C->line);
 	buf_puts(&C->line, "{\"recordId\":");
@@ -818,7 +882,8 @@ static int write_results(struct service *svc, const struct account_cfg *a, const
 	snprintf(rel, sizeof(rel), "%s/requests.jsonl.out", j->id);
 	out_uri = objects_join(dir, rel);
 	res_uri = objects_join(dir, "results.json");
-	buf_init(&line, svc->cfg->limits.max_line_bytes + 4096);
+	/* A result line holds the backend's answer: it is bounded like an output line. */
+	buf_init(&line, DIALECT_OUT_LINE_MAX + 4096);
 	buf_init(&rb, 1024);
 	for (int i = 0; i < 2; i++) {
 		snprintf(ids[i], sizeof(ids[i]), FILE_PREFIX "%s-%s", j->id, i ? "errors" : "output");
@@ -1140,20 +1205,21 @@ static void op_batch_list(struct service *svc, struct http_request *req,
 	struct job *v = NULL;
 	struct buf b;
 	struct err e;
+	int rc;
 
-	if (dialect_query_param(req->query, "limit", v_limit, sizeof(v_limit))) {
+	if ((rc = dialect_query_param(req->query, "limit", v_limit, sizeof(v_limit)))) {
 		char *end;
-		long l = strtol(v_limit, &end, 10);
+		long l = rc < 0 ? 0 : strtol(v_limit, &end, 10);
 
-		if (*end || l < 1 || l > LIST_MAX) {
+		if (rc < 0 || *end || l < 1 || l > LIST_MAX) {
 			openai_reply_error(req, 400, "invalid_request_error", NULL,
 					   "limit must be a number from 1 to 100");
 			return;
 		}
 		limit = (size_t)l;
 	}
-	if (dialect_query_param(req->query, "after", v_after, sizeof(v_after))) {
-		if (strlen(v_after) != BATCH_PREFIX_LEN + IDS_JOB_LEN ||
+	if ((rc = dialect_query_param(req->query, "after", v_after, sizeof(v_after)))) {
+		if (rc < 0 || strlen(v_after) != BATCH_PREFIX_LEN + IDS_JOB_LEN ||
 		    strncmp(v_after, BATCH_PREFIX, BATCH_PREFIX_LEN)) {
 			openai_reply_error(req, 400, "invalid_request_error", NULL,
 					   "after must be a batch id");

@@ -729,3 +729,75 @@ def test_model_names_sdk1(tmp):
 
 def test_model_names_sdk0(tmp):
     model_names(tmp, SDK0)
+
+
+# ---- hostile and edge-case bodies, without the SDK ----
+
+def results_lines(server, batch_id):
+    """The results of an ended batch as parsed lines, read with urllib."""
+    req = urllib.request.Request(server.base + "/v1/messages/batches/%s/results" % batch_id,
+                                 headers={"x-api-key": ALPHA_KEY,
+                                          "anthropic-version": "2023-06-01"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return [json.loads(l) for l in r.read().decode("utf-8").splitlines() if l.strip()]
+
+
+def wait_ended(server, batch_id, timeout=60):
+    deadline = datetime.datetime.now() + datetime.timedelta(seconds=timeout)
+    while datetime.datetime.now() < deadline:
+        st, b = raw(server, "GET", "/v1/messages/batches/" + batch_id,
+                    {"x-api-key": ALPHA_KEY})
+        assert st == 200, b
+        if b["processing_status"] == "ended":
+            return b
+    raise AssertionError("batch %s did not end: %s" % (batch_id, b))
+
+
+def test_requests_key_twice(tmp):
+    """A body with "requests" twice is refused (400, saying so) rather than
+    run with one of them: which one the client meant cannot be known, and
+    JSON readers differ on which they keep."""
+    one = json.dumps([request("first")])
+    body = ('{"requests": %s, "requests": "not this"}' % one).encode()
+    with serving(tmp) as server:
+        req = urllib.request.Request(server.base + "/v1/messages/batches", data=body,
+                                     method="POST",
+                                     headers={"x-api-key": ALPHA_KEY,
+                                              "content-type": "application/json",
+                                              "anthropic-version": "2023-06-01"})
+        try:
+            urllib.request.urlopen(req, timeout=30)
+            raise AssertionError("a body with requests twice was accepted")
+        except urllib.error.HTTPError as e:
+            got = (e.code, json.loads(e.read()))
+        raw_error(got, 400, "invalid_request_error")
+        assert "twice" in got[1]["error"]["message"], got
+        st, listed = raw(server, "GET", "/v1/messages/batches", {"x-api-key": ALPHA_KEY})
+        assert st == 200 and listed["data"] == [], listed
+
+
+def test_request_near_max_line_bytes(tmp):
+    """A request whose record is just under [limits] max_line_bytes runs and
+    its result says succeeded: the job's output line (the request plus the
+    answer) is longer than max_line_bytes, and the results must still find
+    it rather than report the request expired. One just over is refused
+    with the limit named."""
+    limits = "\n[limits]\nmax_line_bytes = 4096\n"
+    big = request("big", text="x" * 3800)
+    with serving(tmp, server_settings=limits) as server:
+        st, b = raw(server, "POST", "/v1/messages/batches", {"x-api-key": ALPHA_KEY},
+                    {"requests": [request("small"), big]})
+        assert st == 200, b
+        ended = wait_ended(server, b["id"])
+        assert ended["request_counts"]["succeeded"] == 2, ended
+        lines = results_lines(server, b["id"])
+        assert [l["custom_id"] for l in lines] == ["small", "big"], lines
+        for l in lines:
+            assert l["result"]["type"] == "succeeded", (
+                "%s: %s" % (l["custom_id"], json.dumps(l["result"])[:400]))
+        over = request("over", text="x" * 4100)
+        got = raw(server, "POST", "/v1/messages/batches", {"x-api-key": ALPHA_KEY},
+                  {"requests": [over]})
+        raw_error(got, 400, "invalid_request_error")
+        assert "requests[0]" in got[1]["error"]["message"], got
+        assert "4096" in got[1]["error"]["message"], got

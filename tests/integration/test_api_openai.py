@@ -949,3 +949,160 @@ def test_list_batches_and_accounts(tmp):
         r = sdk(server, [until_ended(b) for b in made])
         for x in r:
             assert ok(x)["status"] == "completed", ok(x)
+
+
+# ---- hostile forms, lines and queries, without the SDK ----
+
+def form(fields, boundary="b0undary"):
+    """A multipart/form-data body of (name, bytes, filename or None) fields."""
+    out = b""
+    for name, value, filename in fields:
+        out += b"--" + boundary.encode() + b"\r\n"
+        out += b'Content-Disposition: form-data; name="' + name.encode() + b'"'
+        if filename is not None:
+            out += b'; filename="' + filename + b'"'
+        out += b"\r\n\r\n" + value + b"\r\n"
+    return out + b"--" + boundary.encode() + b"--\r\n"
+
+
+def raw_upload(server, data, filename=b"in.jsonl", body=None):
+    """Uploads data as a batch file with urllib: (status, parsed body)."""
+    body = body or form([("purpose", b"batch", None), ("file", data, filename)])
+    req = urllib.request.Request(
+        server.base + "/v1/files", data=body, method="POST",
+        headers={"Authorization": "Bearer " + ALPHA_KEY,
+                 "Content-Type": "multipart/form-data; boundary=b0undary"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def raw_content(server, file_id):
+    st, body = raw_request(server, "GET", "/v1/files/%s/content" % file_id,
+                           {"Authorization": "Bearer " + ALPHA_KEY})
+    assert st == 200, (st, body)
+    return body if isinstance(body, bytes) else json.dumps(body).encode()
+
+
+def raw_batch(server, data):
+    """Uploads data, makes a chat batch of it and waits until it ends; the batch."""
+    st, f = raw_upload(server, data)
+    assert st == 200, f
+    auth = {"Authorization": "Bearer " + ALPHA_KEY}
+    st, b = raw_request(server, "POST", "/v1/batches", auth,
+                        {"input_file_id": f["id"], "endpoint": CHAT_URL,
+                         "completion_window": "24h"})
+    assert st == 200, b
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        st, b = raw_request(server, "GET", "/v1/batches/" + b["id"], auth)
+        assert st == 200, b
+        if b["status"] in ENDED:
+            return b
+        time.sleep(0.2)
+    raise AssertionError("batch did not end: %s" % b)
+
+
+def raw_results(server, b):
+    """The parsed lines of a batch's output and error files."""
+    out = []
+    for key in ("output_file_id", "error_file_id"):
+        out.append(jsonl(raw_content(server, b[key])) if b[key] else [])
+    return out
+
+
+def test_hostile_forms(tmp):
+    """Uploads a client may legally send, or send wrong: the boundary's text
+    inside the file (not starting a line) is data and comes back byte for
+    byte; "name=" inside a quoted file name is part of the name; a file name
+    that is not UTF-8 is refused (400) and the file list stays JSON."""
+    data = (json.dumps(chat_line("a")) + "\n" +
+            json.dumps(chat_line("b", text="quote --b0undary and\n--b0undaryX")) + "\n").encode()
+    with serving(tmp) as server:
+        st, f = raw_upload(server, data)
+        assert st == 200, f
+        assert f["bytes"] == len(data), f
+        assert raw_content(server, f["id"]) == data
+        body = (b'--b0undary\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n'
+                b'--b0undary\r\nContent-Disposition: form-data; filename="a; name=x.jsonl"; '
+                b'name="file"\r\n\r\n' + data + b'\r\n--b0undary--\r\n')
+        st, g = raw_upload(server, None, body=body)
+        assert st == 200, g
+        assert g["filename"] == "a; name=x.jsonl", g
+        st, e = raw_upload(server, data, filename=b"in\xff.jsonl")
+        assert st == 400, e
+        assert "UTF-8" in e["error"]["message"], e
+        st, listed = raw_request(server, "GET", "/v1/files", {"Authorization": "Bearer " + ALPHA_KEY})
+        assert st == 200 and isinstance(listed, dict), listed
+        assert sorted(x["id"] for x in listed["data"]) == sorted([f["id"], g["id"]]), listed
+
+
+def test_hostile_lines(tmp):
+    """Lines that parse but are unusual never lose a request, and lines that
+    do not parse say why: a body whose key is written with an escape
+    ("bo\\u0064y") runs like any other; invalid UTF-8 is named as such, with
+    its line; a custom_id holding \\u0000 is refused, not cut short."""
+    escaped = json.dumps(chat_line("esc")).replace('"body"', '"bo\\u0064y"')
+    with serving(tmp) as server:
+        b = raw_batch(server, (escaped + "\n" + json.dumps(chat_line("plain")) + "\n").encode())
+        assert b["status"] == "completed", b
+        assert b["request_counts"] == {"total": 2, "completed": 2, "failed": 0}, b
+        out, errs = raw_results(server, b)
+        assert sorted(l["custom_id"] for l in out) == ["esc", "plain"] and errs == [], (out, errs)
+
+        bad = json.dumps(chat_line("u", text="caf\u00e9")).encode().replace(b"\\u00e9", b"\xff")
+        b = raw_batch(server, json.dumps(chat_line("ok")).encode() + b"\n" + bad + b"\n")
+        assert b["status"] == "failed", b
+        [problem] = b["errors"]["data"]
+        assert problem["line"] == 2 and "UTF-8" in problem["message"], problem
+
+        b = raw_batch(server, (json.dumps(chat_line("a\u0000b")) + "\n" +
+                               json.dumps(chat_line("a\u0000c")) + "\n").encode())
+        assert b["status"] == "failed", b
+        assert [p["line"] for p in b["errors"]["data"]] == [1, 2], b["errors"]
+        for p in b["errors"]["data"]:
+            assert "NUL" in p["message"] and p["code"] == "invalid_custom_id", p
+
+
+def test_line_of_max_line_bytes(tmp):
+    """A line of exactly [limits] max_line_bytes runs and its success is in
+    the output file: the job's output line (request plus answer) is longer
+    than max_line_bytes, and must not be taken for a request never run. One
+    byte more fails the batch with the limit the server has."""
+    def line(n):
+        base = chat_line("exact", pad="")
+        short = len(json.dumps(base, separators=(",", ":")))
+        base["body"]["pad"] = "x" * (n - short)
+        text = json.dumps(base, separators=(",", ":"))
+        assert len(text) == n
+        return text.encode()
+    with serving(tmp, server="\n[limits]\nmax_line_bytes = 4096\n") as server:
+        b = raw_batch(server, line(4096) + b"\n")
+        assert b["status"] == "completed" and b["request_counts"]["completed"] == 1, b
+        out, errs = raw_results(server, b)
+        assert errs == [], "the request that ran is in the error file: %s" % errs
+        assert [l["custom_id"] for l in out] == ["exact"], out
+        assert out[0]["response"]["status_code"] == 200, out
+        b = raw_batch(server, line(4097) + b"\n")
+        assert b["status"] == "failed", b
+        [problem] = b["errors"]["data"]
+        assert "4097" in problem["message"] and "4096" in problem["message"], problem
+
+
+def test_list_query_refusals(tmp):
+    """Query values that cannot be read are refused (400) rather than
+    ignored: a limit too long to be a number, broken percent-escapes, a key
+    without a value."""
+    auth = {"Authorization": "Bearer " + ALPHA_KEY}
+    with serving(tmp) as server:
+        for q in ["limit=99999999999999999999", "limit=%zz", "limit", "after=%zz",
+                  "after=batch_%", "limit=2&after"]:
+            st, body = raw_request(server, "GET", "/v1/batches?" + q, auth)
+            assert st == 400, (q, st, body)
+            assert body["error"]["type"] == "invalid_request_error", (q, body)
+        st, body = raw_request(server, "GET", "/v1/files?purpose=%zz", auth)
+        assert st == 400, body
+        st, body = raw_request(server, "GET", "/v1/batches?limit=2", auth)
+        assert st == 200 and body["data"] == [], body
