@@ -825,9 +825,18 @@ static void put_out_line(struct buf *b, const struct job *j, uint64_t k, const c
 		   (unsigned long long)k + 1);
 	buf_put_json_cstr(b, cid);
 	if (!out) {
-		buf_printf(b, ",\"response\":null,\"error\":{\"code\":\"batch_%s\",\"message\":"
-			      "\"the request was not run: the batch was %s\"}}\n",
-			   never, never);
+		char why[1200];
+
+		/* A batch that failed as a whole says why with each request it did not run. */
+		if (j->status == JS_FAILED)
+			snprintf(why, sizeof(why), "the request was not run: the batch failed: %s",
+				 j->message ? j->message : "see the batch's errors");
+		else
+			snprintf(why, sizeof(why), "the request was not run: the batch was %s", never);
+		buf_printf(b, ",\"response\":null,\"error\":{\"code\":\"batch_%s\",\"message\":",
+			   never);
+		buf_put_json_cstr(b, why);
+		buf_puts(b, "}}\n");
 		return;
 	}
 	buf_printf(b, ",\"response\":{\"request_id\":\"req_%s_%llu\",", j->id,
@@ -873,7 +882,9 @@ static int write_results(struct service *svc, const struct account_cfg *a, const
 	char ids[2][FILE_ID_MAX + 1], rel[FILE_ID_MAX + 16], *uris[2] = {NULL, NULL};
 	char *in_uri = objects_join(dir, "requests.jsonl"), *out_uri, *res_uri;
 	uint64_t bytes[2] = {0, 0}, k = 0;
-	const char *never = j->status == JS_STOPPED ? "cancelled" : "expired";
+	const char *never = j->status == JS_STOPPED  ? "cancelled"
+			    : j->status == JS_FAILED ? "failed"
+						     : "expired";
 	char cid[DIALECT_ID_MAX + 1];
 	struct buf line, rb;
 	bool open = false;
@@ -966,7 +977,12 @@ static void batch_files(struct service *svc, const struct account_cfg *a, const 
 	struct err e;
 
 	memset(bf, 0, sizeof(*bf));
-	if (!res_uri || !job_status_terminal(j->status) || j->status == JS_FAILED) {
+	/*
+	 * A failed batch gets its files too: the requests that ran before it
+	 * failed have their results. One that failed on its input file's
+	 * problems has an empty input, hence no file.
+	 */
+	if (!res_uri || !job_status_terminal(j->status)) {
 		free(res_uri);
 		return;
 	}

@@ -1106,3 +1106,23 @@ def test_list_query_refusals(tmp):
         assert st == 400, body
         st, body = raw_request(server, "GET", "/v1/batches?limit=2", auth)
         assert st == 200 and body["data"] == [], body
+
+
+def test_failed_batch_reports_every_request(tmp):
+    # A batch that fails as a whole (here over the server's per-job record
+    # limit, which barge checks when the job is validated) still answers
+    # for every request: each is in the error file with code batch_failed
+    # and the reason, and the counts say they failed.
+    with serving(tmp, server="[limits]\nmax_records_per_job = 5") as server:
+        lines = [chat_line("req-%d" % i) for i in range(8)]
+        b = raw_batch(server, ("\n".join(json.dumps(l) for l in lines) + "\n").encode())
+        assert b["status"] == "failed", b
+        assert b["errors"]["data"][0]["code"] == "batch_failed", b
+        assert "max_records_per_job" in b["errors"]["data"][0]["message"], b
+        assert b["request_counts"] == {"total": 8, "completed": 0, "failed": 8}, b
+        out, err = raw_results(server, b)
+        assert out == [], out
+        assert [l["custom_id"] for l in err] == ["req-%d" % i for i in range(8)], err
+        for l in err:
+            assert l["response"] is None and l["error"]["code"] == "batch_failed", l
+            assert "max_records_per_job" in l["error"]["message"], l
