@@ -82,8 +82,17 @@ int auth_api_key(const struct service *svc, const struct http_request *req,
 	size_t n;
 
 	memset(out, 0, sizeof(*out));
-	if (!key && authz && !strncasecmp(authz, "Bearer ", 7))
+	if (authz && !strncasecmp(authz, "Bearer ", 7)) {
+		/* Two different keys in one request: which was meant is anyone's guess. */
+		if (key && strcmp(key, authz + 7)) {
+			out->status = 401;
+			snprintf(out->message, sizeof(out->message),
+				 "the x-api-key header and Authorization: Bearer carry different "
+				 "keys: send one");
+			return ERR_AUTH;
+		}
 		key = authz + 7;
+	}
 	if (!key || !*key) {
 		out->status = 401;
 		snprintf(out->message, sizeof(out->message),

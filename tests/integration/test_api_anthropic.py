@@ -801,3 +801,19 @@ def test_request_near_max_line_bytes(tmp):
         raw_error(got, 400, "invalid_request_error")
         assert "requests[0]" in got[1]["error"]["message"], got
         assert "4096" in got[1]["error"]["message"], got
+
+
+def test_two_different_keys_are_refused(tmp):
+    # A request that carries one key in x-api-key and another as Bearer is
+    # refused whichever of them is right: barge does not guess.
+    with serving(tmp) as server:
+        both = {"x-api-key": ALPHA_KEY, "Authorization": "Bearer " + BETA_KEY}
+        raw_error(raw(server, "GET", "/v1/messages/batches", both), 401, "authentication_error")
+        both = {"x-api-key": "wrong", "Authorization": "Bearer " + ALPHA_KEY}
+        got = raw(server, "GET", "/v1/messages/batches", both)
+        raw_error(got, 401, "authentication_error")
+        assert "different" in got[1]["error"]["message"], got
+        # The same key in both is one key.
+        same = {"x-api-key": ALPHA_KEY, "Authorization": "Bearer " + ALPHA_KEY}
+        st, body = raw(server, "GET", "/v1/messages/batches", same)
+        assert st == 200 and body["data"] == [], (st, body)
