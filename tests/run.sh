@@ -27,6 +27,8 @@ stop_pg() {
 	return 0
 }
 trap stop_pg EXIT
+# A run stopped by a signal stops its server too: the EXIT trap runs on exit.
+trap 'exit 130' INT TERM
 if [ -z "${BARGE_TEST_PG:-}" ]; then
 	pgdir=$(mktemp -d "${TMPDIR:-/tmp}/barge-pg.XXXXXX")
 	if BARGE_TEST_PG=$(tests/pg.sh start "$pgdir"); then
