@@ -287,8 +287,12 @@ static enum MHD_Result http_begin(struct http_server *s, struct http_ctx *c, con
 			snprintf(msg, sizeof(msg), too_large_fmt, c->max_body);
 			return http_queue_error(c, 413, "request_too_large", msg);
 		}
+		/*
+		 * Reserve what is announced, up to 1 MiB: a client that announces
+		 * 200 MB and sends nothing must not make the server set that aside.
+		 */
 		if (!errno && end != cl && n > 0)
-			buf_reserve(&c->body, (size_t)n + 1);
+			buf_reserve(&c->body, (size_t)(n < ((unsigned long long)1 << 20) ? n : 1 << 20) + 1);
 	}
 	return MHD_YES;
 }
